@@ -1,0 +1,1 @@
+"""The Bitrix24 side of the exchange node."""

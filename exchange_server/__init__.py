@@ -1,0 +1,1 @@
+"""The 1C "exchange with websites" server (aiohttp) and its storage."""
