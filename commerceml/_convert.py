@@ -1,0 +1,1048 @@
+"""Element -> model converters, one function per CommerceML element. No I/O.
+
+Each converter walks the children of one complete element once, matching them by local name
+(namespace-agnostic) and stripping every value. Children it does not model are flattened into
+``extra`` as ``(path, value)`` pairs, so nothing is dropped silently. Child order is never relied
+upon: 1C configurations disagree on it (protocol.md §9.9).
+
+``path`` arguments are the element's location for error messages, e.g. ``Каталог/Товары/Товар[12]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from commerceml import _values
+from commerceml.errors import InvalidValue, MissingElement
+from commerceml.model import (
+    Address,
+    AddressField,
+    BankAccount,
+    CatalogInfo,
+    Characteristic,
+    ClassifierInfo,
+    Contact,
+    Counterparty,
+    Discount,
+    Document,
+    Extra,
+    Group,
+    Manufacturer,
+    Offer,
+    OfferPackageInfo,
+    OrderLine,
+    Price,
+    PriceType,
+    Product,
+    Property,
+    PropertyValue,
+    Representative,
+    Requisite,
+    Stock,
+    Tax,
+    TaxRate,
+    TaxSum,
+    Unit,
+    UnitRecalculation,
+    ValueVariant,
+    Warehouse,
+)
+
+# lxml-stubs type attributes and sourceline imprecisely (bytes tags, Ellipsis lines); the converters
+# only ever see elements of a parsed document, so they take them untyped.
+Element = Any
+T = TypeVar("T")
+
+_LOCAL: dict[str, str] = {}
+
+
+def ln(tag: Any) -> str:
+    """Local name of a tag, cached (there are only a few hundred distinct tags)."""
+    try:
+        return _LOCAL[tag]
+    except (KeyError, TypeError):
+        if not isinstance(tag, str):
+            return ""
+        brace = tag.rfind("}")
+        name = tag[brace + 1 :] if brace >= 0 else tag
+        _LOCAL[tag] = name
+        return name
+
+
+def text(el: Element) -> str:
+    """The element's own text, stripped ('' when empty)."""
+    value = el.text
+    return value.strip() if value else ""
+
+
+def opt(el: Element) -> str | None:
+    value = el.text
+    if not value:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def attr(el: Element, name: str) -> str | None:
+    """An attribute by local name (attributes are unqualified in every real file), stripped."""
+    value = el.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _read(parse: Callable[[str | None], T], raw: str | None, el: Element, path: str) -> T:
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        raise InvalidValue(str(exc), line=el.sourceline, path=path) from None
+
+
+def dec(el: Element, path: str) -> Decimal | None:
+    return _read(_values.parse_decimal, el.text, el, f"{path}/{ln(el.tag)}")
+
+
+def flag(el: Element, path: str) -> bool | None:
+    return _read(_values.parse_bool, el.text, el, f"{path}/{ln(el.tag)}")
+
+
+def flatten(el: Element, prefix: str, out: list[tuple[str, str]]) -> None:
+    """Append ``el`` as leaf ``(path, value)`` pairs: attributes as ``@name``, text of leaves."""
+    for key, value in el.attrib.items():
+        out.append((f"{prefix}/@{ln(key)}", value.strip()))
+    children = [c for c in el if isinstance(c.tag, str)]
+    if not children:
+        if not el.attrib or text(el):
+            out.append((prefix, text(el)))
+        return
+    for child in children:
+        flatten(child, f"{prefix}/{ln(child.tag)}", out)
+
+
+def _extra_attrs(el: Element, known: frozenset[str], out: list[tuple[str, str]]) -> None:
+    for key, value in el.attrib.items():
+        name = ln(key)
+        if name not in known and not key.startswith("{http://www.w3.org/2001/XMLSchema-instance}"):
+            out.append((f"@{name}", value.strip()))
+
+
+def _require(value: str | None, el: Element, path: str, what: str) -> str:
+    if not value:
+        raise MissingElement(f"{what} has no Ид", line=el.sourceline, path=path)
+    return value
+
+
+def _ids(el: Element) -> tuple[str, ...]:
+    return tuple(v for c in el if ln(c.tag) == "Ид" and (v := text(c)))
+
+
+# --- small shared pieces --------------------------------------------------------------------
+
+
+def requisites(el: Element) -> tuple[Requisite, ...]:
+    """``ЗначенияРеквизитов``: name + one or more ``Значение`` (some configurations send several)."""
+    result: list[Requisite] = []
+    for item in el:
+        if ln(item.tag) != "ЗначениеРеквизита":
+            continue
+        name = ""
+        values: list[str] = []
+        for child in item:
+            tag = ln(child.tag)
+            if tag == "Наименование":
+                name = text(child)
+            elif tag == "Значение":
+                values.append(text(child))
+        result.append(Requisite(name, tuple(values)))
+    return tuple(result)
+
+
+def property_values(el: Element) -> tuple[PropertyValue, ...]:
+    result: list[PropertyValue] = []
+    for item in el:
+        if ln(item.tag) not in ("ЗначенияСвойства", "ЗначениеСвойства"):
+            continue
+        pid = ""
+        name: str | None = None
+        values: list[str] = []
+        for child in item:
+            tag = ln(child.tag)
+            if tag == "Ид":
+                pid = text(child)
+            elif tag == "Значение":
+                values.append(text(child))
+            elif tag == "Наименование":
+                name = opt(child)
+            elif tag == "ИдЗначения":
+                values.append(text(child))
+        result.append(PropertyValue(pid, tuple(values), name))
+    return tuple(result)
+
+
+def tax_rates(el: Element) -> tuple[TaxRate, ...]:
+    result: list[TaxRate] = []
+    for item in el:
+        if ln(item.tag) != "СтавкаНалога":
+            continue
+        name = rate = ""
+        for child in item:
+            tag = ln(child.tag)
+            if tag == "Наименование":
+                name = text(child)
+            elif tag == "Ставка":
+                rate = text(child)
+        result.append(TaxRate(name, rate))
+    return tuple(result)
+
+
+def tax(el: Element, path: str) -> Tax:
+    name = ""
+    included = excise = None
+    for child in el:
+        tag = ln(child.tag)
+        if tag == "Наименование":
+            name = text(child)
+        elif tag == "УчтеноВСумме":
+            included = flag(child, path)
+        elif tag == "Акциз":
+            excise = flag(child, path)
+    return Tax(name, included, excise)
+
+
+def tax_sums(el: Element, path: str) -> tuple[TaxSum, ...]:
+    result: list[TaxSum] = []
+    for item in el:
+        if ln(item.tag) != "Налог":
+            continue
+        name = ""
+        included = None
+        amount = None
+        rate = None
+        for child in item:
+            tag = ln(child.tag)
+            if tag == "Наименование":
+                name = text(child)
+            elif tag == "УчтеноВСумме":
+                included = flag(child, f"{path}/Налог")
+            elif tag == "Сумма":
+                amount = dec(child, f"{path}/Налог")
+            elif tag == "Ставка":
+                rate = opt(child)
+        result.append(TaxSum(name, included, amount, rate))
+    return tuple(result)
+
+
+def discounts(el: Element, path: str) -> tuple[Discount, ...]:
+    result: list[Discount] = []
+    for item in el:
+        if ln(item.tag) != "Скидка":
+            continue
+        name = None
+        amount = percent = None
+        included = None
+        for child in item:
+            tag = ln(child.tag)
+            if tag == "Наименование":
+                name = opt(child)
+            elif tag == "Сумма":
+                amount = dec(child, f"{path}/Скидка")
+            elif tag == "Процент":
+                percent = dec(child, f"{path}/Скидка")
+            elif tag == "УчтеноВСумме":
+                included = flag(child, f"{path}/Скидка")
+        result.append(Discount(name, amount, percent, included))
+    return tuple(result)
+
+
+def characteristics(el: Element) -> tuple[Characteristic, ...]:
+    result: list[Characteristic] = []
+    for item in el:
+        if ln(item.tag) != "ХарактеристикаТовара":
+            continue
+        name = value = ""
+        cid = None
+        for child in item:
+            tag = ln(child.tag)
+            if tag == "Наименование":
+                name = text(child)
+            elif tag == "Значение":
+                value = text(child)
+            elif tag == "Ид":
+                cid = opt(child)
+        result.append(Characteristic(name, value, cid))
+    return tuple(result)
+
+
+def base_unit(el: Element, path: str) -> Unit:
+    """``БазоваяЕдиница``: 2.0x attributes + text, or 3.1 text reference, plus ``Пересчет``."""
+    recalculations: list[UnitRecalculation] = []
+    for child in el:
+        if ln(child.tag) == "Пересчет":
+            unit = ""
+            ratio = None
+            for part in child:
+                tag = ln(part.tag)
+                if tag == "Единица":
+                    unit = text(part)
+                elif tag == "Коэффициент":
+                    ratio = dec(part, f"{path}/БазоваяЕдиница/Пересчет")
+            recalculations.append(UnitRecalculation(unit, ratio))
+    code = attr(el, "Код")
+    name = opt(el)
+    full_name = attr(el, "НаименованиеПолное")
+    international = attr(el, "МеждународноеСокращение")
+    if code is None and full_name is None and international is None and name is not None:
+        # 3.1: the text is a reference into Классификатор/ЕдиницыИзмерения (protocol.md §6.2).
+        return Unit(ref=name, recalculations=tuple(recalculations))
+    return Unit(
+        code=code,
+        name=name,
+        full_name=full_name,
+        international=international,
+        recalculations=tuple(recalculations),
+    )
+
+
+def unit_element(el: Element, path: str) -> Unit:
+    """``ЕдиницаИзмерения`` of the classifier, or an order line's ``Единица``: element form."""
+    values: dict[str, str | None] = {}
+    deleted = False
+    version = None
+    for child in el:
+        tag = ln(child.tag)
+        if tag == "ПометкаУдаления":
+            deleted = bool(flag(child, path))
+        elif tag == "НомерВерсии":
+            version = opt(child)
+        else:
+            values[tag] = opt(child)
+    return Unit(
+        code=values.get("Код"),
+        name=values.get("НаименованиеКраткое"),
+        full_name=values.get("НаименованиеПолное"),
+        international=values.get("МеждународноеСокращение"),
+        id=values.get("Ид"),
+        version=version,
+        deleted=deleted,
+    )
+
+
+def address(el: Element) -> Address:
+    presentation = None
+    fields: list[AddressField] = []
+    for child in el:
+        tag = ln(child.tag)
+        if tag == "Представление":
+            presentation = opt(child)
+        elif tag == "АдресноеПоле":
+            ftype = value = ""
+            for part in child:
+                ptag = ln(part.tag)
+                if ptag == "Тип":
+                    ftype = text(part)
+                elif ptag == "Значение":
+                    value = text(part)
+            fields.append(AddressField(ftype, value))
+    return Address(presentation, tuple(fields))
+
+
+def contacts(el: Element) -> tuple[Contact, ...]:
+    result: list[Contact] = []
+    for item in el:
+        if ln(item.tag) != "Контакт":
+            continue
+        ctype = value = ""
+        comment = None
+        for child in item:
+            tag = ln(child.tag)
+            if tag == "Тип":
+                ctype = text(child)
+            elif tag == "Значение":
+                value = text(child)
+            elif tag == "Комментарий":
+                comment = opt(child)
+        result.append(Contact(ctype, value, comment))
+    return tuple(result)
+
+
+def bank_accounts(el: Element) -> tuple[BankAccount, ...]:
+    result: list[BankAccount] = []
+    for item in el:
+        if ln(item.tag) != "РасчетныйСчет":
+            continue
+        number = bank_name = bik = bank_address = corr = None
+        for child in item:
+            tag = ln(child.tag)
+            if tag == "НомерСчета":
+                number = opt(child)
+            elif tag == "Банк":
+                for part in child:
+                    ptag = ln(part.tag)
+                    if ptag == "Наименование":
+                        bank_name = opt(part)
+                    elif ptag == "БИК":
+                        bik = opt(part)
+                    elif ptag == "СчетКорреспондентский":
+                        corr = opt(part)
+                    elif ptag == "Адрес":
+                        bank_address = address(part).presentation
+        result.append(BankAccount(number, bank_name, bik, bank_address, corr))
+    return tuple(result)
+
+
+_COUNTERPARTY_TEXT = {
+    "Ид": "id",
+    "Наименование": "name",
+    "ПолноеНаименование": "full_name",
+    "ОфициальноеНаименование": "official_name",
+    "Фамилия": "last_name",
+    "Имя": "first_name",
+    "Отчество": "middle_name",
+    "ИНН": "inn",
+    "КПП": "kpp",
+    "ОКПО": "okpo",
+    "КодПоОКПО": "okpo",
+    "Роль": "role",
+    "НомерВерсии": "version",
+}
+
+
+def counterparty(el: Element, path: str) -> Counterparty:
+    """``Контрагент`` or ``Владелец``."""
+    values: dict[str, Any] = {}
+    extra: list[tuple[str, str]] = []
+    reps: list[Representative] = []
+    for child in el:
+        tag = ln(child.tag)
+        field_name = _COUNTERPARTY_TEXT.get(tag)
+        if field_name is not None:
+            values[field_name] = opt(child)
+        elif tag == "ПометкаУдаления":
+            values["deleted"] = bool(flag(child, path))
+        elif tag == "АдресРегистрации":
+            values["registration_address"] = address(child)
+        elif tag == "ЮридическийАдрес":
+            values["legal_address"] = address(child)
+        elif tag == "Адрес":
+            values["address"] = address(child)
+        elif tag == "Контакты":
+            values["contacts"] = contacts(child)
+        elif tag == "РасчетныеСчета":
+            values["bank_accounts"] = bank_accounts(child)
+        elif tag == "Представители":
+            for rep in child:
+                if ln(rep.tag) == "Представитель":
+                    reps.append(_representative(rep))
+        elif isinstance(child.tag, str):
+            flatten(child, tag, extra)
+    return Counterparty(**values, representatives=tuple(reps), extra=tuple(extra))
+
+
+def _representative(el: Element) -> Representative:
+    # Either <Представитель><Контрагент>{Отношение, Ид, Наименование}</...> or the fields directly.
+    holder = el
+    for child in el:
+        if ln(child.tag) == "Контрагент":
+            holder = child
+    relation = rid = name = None
+    for child in holder:
+        tag = ln(child.tag)
+        if tag == "Отношение":
+            relation = opt(child)
+        elif tag == "Ид":
+            rid = opt(child)
+        elif tag == "Наименование":
+            name = opt(child)
+    return Representative(relation, rid, name)
+
+
+# --- classifier -----------------------------------------------------------------------------
+
+
+def group_tree(el: Element, path: str, parent_id: str | None, out: list[Group]) -> None:
+    """Flatten ``Группы`` (recursive) into ``out`` in pre-order: every parent before its children."""
+    index = 0
+    for item in el:
+        if ln(item.tag) != "Группа":
+            continue
+        index += 1
+        here = f"{path}/Группа[{index}]"
+        gid = name = ""
+        description = version = None
+        deleted = False
+        nested: list[Element] = []
+        extra: list[tuple[str, str]] = []
+        for child in item:
+            tag = ln(child.tag)
+            if tag == "Ид":
+                gid = text(child)
+            elif tag == "Наименование":
+                name = text(child)
+            elif tag == "Описание":
+                description = opt(child)
+            elif tag == "НомерВерсии":
+                version = opt(child)
+            elif tag == "ПометкаУдаления":
+                deleted = bool(flag(child, here))
+            elif tag == "Группы":
+                nested.append(child)
+            elif isinstance(child.tag, str):
+                flatten(child, tag, extra)
+        gid = _require(gid, item, here, "Группа")
+        out.append(Group(gid, name, parent_id, description, version, deleted, tuple(extra)))
+        for sub in nested:
+            group_tree(sub, f"{here}/Группы", gid, out)
+
+
+def property_def(el: Element, path: str) -> Property:
+    values: dict[str, Any] = {}
+    variants: list[ValueVariant] = []
+    extra: list[tuple[str, str]] = []
+    for child in el:
+        tag = ln(child.tag)
+        if tag == "Ид":
+            values["id"] = text(child)
+        elif tag == "Наименование":
+            values["name"] = text(child)
+        elif tag == "ТипЗначений":
+            values["value_type"] = opt(child)
+        elif tag == "Обязательное":
+            values["required"] = flag(child, path)
+        elif tag == "Множественное":
+            values["multiple"] = flag(child, path)
+        elif tag == "ДляТоваров":
+            values["for_products"] = flag(child, path)
+        elif tag == "ДляПредложений":
+            values["for_offers"] = flag(child, path)
+        elif tag == "ДляДокументов":
+            values["for_documents"] = flag(child, path)
+        elif tag == "НомерВерсии":
+            values["version"] = opt(child)
+        elif tag == "ПометкаУдаления":
+            values["deleted"] = bool(flag(child, path))
+        elif tag == "ВариантыЗначений":
+            for variant in child:
+                vtag = ln(variant.tag)
+                if vtag == "Справочник":
+                    vid = value = ""
+                    for part in variant:
+                        ptag = ln(part.tag)
+                        if ptag == "ИдЗначения":
+                            vid = text(part)
+                        elif ptag == "Значение":
+                            value = text(part)
+                    variants.append(ValueVariant(vid, value))
+                elif vtag == "Значение":
+                    # Older form: a bare list of allowed literal values.
+                    variants.append(ValueVariant("", text(variant)))
+        elif isinstance(child.tag, str):
+            flatten(child, tag, extra)
+    pid = _require(values.pop("id", ""), el, path, "Свойство")
+    name = values.pop("name", "")
+    return Property(pid, name, **values, variants=tuple(variants), extra=tuple(extra))
+
+
+def price_type(el: Element, path: str) -> PriceType:
+    pid = name = ""
+    currency = version = None
+    tax_: Tax | None = None
+    deleted = False
+    extra: list[tuple[str, str]] = []
+    for child in el:
+        tag = ln(child.tag)
+        if tag == "Ид":
+            pid = text(child)
+        elif tag == "Наименование":
+            name = text(child)
+        elif tag == "Валюта":
+            currency = opt(child)
+        elif tag == "Налог":
+            tax_ = tax(child, f"{path}/Налог")
+        elif tag == "НомерВерсии":
+            version = opt(child)
+        elif tag == "ПометкаУдаления":
+            deleted = bool(flag(child, path))
+        elif isinstance(child.tag, str):
+            flatten(child, tag, extra)
+    return PriceType(_require(pid, el, path, "ТипЦены"), name, currency, tax_, version, deleted, tuple(extra))
+
+
+def warehouse(el: Element, path: str) -> Warehouse:
+    wid = ""
+    values: dict[str, Any] = {}
+    extra: list[tuple[str, str]] = []
+    for child in el:
+        tag = ln(child.tag)
+        if tag == "Ид":
+            wid = text(child)
+        elif tag == "Наименование":
+            values["name"] = opt(child)
+        elif tag == "Комментарий":
+            values["comment"] = opt(child)
+        elif tag == "Адрес":
+            values["address"] = address(child)
+        elif tag == "Контакты":
+            values["contacts"] = contacts(child)
+        elif tag == "НомерВерсии":
+            values["version"] = opt(child)
+        elif tag == "ПометкаУдаления":
+            values["deleted"] = bool(flag(child, path))
+        elif isinstance(child.tag, str):
+            flatten(child, tag, extra)
+    return Warehouse(_require(wid, el, path, "Склад"), **values, extra=tuple(extra))
+
+
+_HEADER_LISTS = frozenset(
+    {"Группы", "Свойства", "ТипыЦен", "Склады", "ЕдиницыИзмерения", "Товары", "Предложения"}
+)
+
+
+def _header(el: Element, path: str) -> tuple[dict[str, Any], Extra]:
+    """Common header fields of Классификатор / Каталог / ПакетПредложений (their lists removed)."""
+    values: dict[str, Any] = {}
+    extra: list[tuple[str, str]] = []
+    changes = attr(el, "СодержитТолькоИзменения")
+    if changes is not None:
+        values["changes_only"] = _read(_values.parse_bool, changes, el, f"{path}/@СодержитТолькоИзменения")
+    _extra_attrs(el, frozenset({"СодержитТолькоИзменения", "Ид"}), extra)
+    if attr(el, "Ид") is not None:
+        values["id"] = attr(el, "Ид")
+    for child in el:
+        tag = ln(child.tag)
+        if tag in _HEADER_LISTS or not isinstance(child.tag, str):
+            continue
+        if tag == "Ид":
+            values["id"] = opt(child)
+        elif tag == "Наименование":
+            values["name"] = opt(child)
+        elif tag == "ИдКлассификатора":
+            values["classifier_id"] = opt(child)
+        elif tag == "ИдКаталога":
+            values["catalog_id"] = opt(child)
+        elif tag == "Описание":
+            values["description"] = opt(child)
+        elif tag == "Владелец":
+            values["owner"] = counterparty(child, f"{path}/Владелец")
+        elif tag == "СодержитТолькоИзменения":
+            values["changes_only"] = flag(child, path)
+        elif tag == "НомерВерсии":
+            values["version"] = opt(child)
+        elif tag == "ПометкаУдаления":
+            values["deleted"] = bool(flag(child, path))
+        else:
+            flatten(child, tag, extra)
+    return values, tuple(extra)
+
+
+def classifier_info(el: Element, path: str) -> ClassifierInfo:
+    values, extra = _header(el, path)
+    if "classifier_id" in values:
+        extra = (("ИдКлассификатора", values.pop("classifier_id") or ""),) + extra
+    values.pop("catalog_id", None)
+    values.pop("description", None)
+    return ClassifierInfo(id=values.pop("id", None), name=values.pop("name", None), **values, extra=extra)
+
+
+def catalog_info(el: Element, path: str) -> CatalogInfo:
+    values, extra = _header(el, path)
+    for key in ("catalog_id", "version", "deleted"):
+        if key in values:
+            extra = extra + ((key, str(values.pop(key))),)
+    return CatalogInfo(
+        id=values.pop("id", None),
+        classifier_id=values.pop("classifier_id", None),
+        name=values.pop("name", None),
+        **values,
+        extra=extra,
+    )
+
+
+def offer_package_info(el: Element, path: str) -> OfferPackageInfo:
+    values, extra = _header(el, path)
+    for key in ("description", "version", "deleted"):
+        if key in values:
+            extra = extra + ((key, str(values.pop(key))),)
+    return OfferPackageInfo(id=values.pop("id", None), name=values.pop("name", None), **values, extra=extra)
+
+
+# --- goods ----------------------------------------------------------------------------------
+
+
+_DIMENSIONS = {"Вес": "weight", "Длина": "length", "Ширина": "width", "Высота": "height"}
+
+
+def product(el: Element, path: str) -> Product:
+    pid = name = ""
+    values: dict[str, Any] = {}
+    groups: list[str] = []
+    images: list[str] = []
+    extra: list[tuple[str, str]] = []
+    status = attr(el, "Статус")
+    _extra_attrs(el, frozenset({"Статус"}), extra)
+    deleted = False
+    for child in el:
+        tag = ln(child.tag)
+        if tag == "Ид":
+            pid = text(child)
+        elif tag == "Наименование":
+            name = text(child)
+        elif tag == "Артикул":
+            values["article"] = opt(child)
+        elif tag in ("Штрихкод", "ШтрихКод"):
+            values["barcode"] = opt(child)
+        elif tag == "БазоваяЕдиница":
+            values["base_unit"] = base_unit(child, path)
+        elif tag == "Группы":
+            groups.extend(_ids(child))
+        elif tag == "Описание":
+            values["description"] = opt(child)
+        elif tag == "Картинка":
+            if image := text(child):
+                images.append(image)
+        elif tag == "Картинки":
+            images.extend(v for c in child if (v := text(c)))
+        elif tag == "ЗначенияСвойств":
+            values["property_values"] = property_values(child)
+        elif tag == "СтавкиНалогов":
+            values["tax_rates"] = tax_rates(child)
+        elif tag == "ЗначенияРеквизитов":
+            values["requisites"] = requisites(child)
+        elif tag == "ХарактеристикиТовара":
+            values["characteristics"] = characteristics(child)
+        elif tag == "НомерВерсии":
+            values["version"] = opt(child)
+        elif tag == "ПометкаУдаления":
+            deleted = deleted or bool(flag(child, path))
+        elif tag == "Статус":
+            status = opt(child)
+        elif tag == "Страна":
+            values["country"] = opt(child)
+        elif tag == "Изготовитель":
+            values["manufacturer"] = _manufacturer(child)
+        elif tag in _DIMENSIONS:
+            values[_DIMENSIONS[tag]] = dec(child, path)
+        elif isinstance(child.tag, str):
+            flatten(child, tag, extra)
+    pid = _require(pid, el, path, "Товар")
+    deleted = deleted or status == "Удален"
+    return Product(
+        pid,
+        name,
+        deleted=deleted,
+        status=status,
+        group_ids=tuple(groups),
+        images=tuple(images),
+        **values,
+        extra=tuple(extra),
+    )
+
+
+def _manufacturer(el: Element) -> Manufacturer:
+    mid = name = official = None
+    for child in el:
+        tag = ln(child.tag)
+        if tag == "Ид":
+            mid = opt(child)
+        elif tag == "Наименование":
+            name = opt(child)
+        elif tag == "ОфициальноеНаименование":
+            official = opt(child)
+    return Manufacturer(mid, name, official)
+
+
+# --- offers ---------------------------------------------------------------------------------
+
+
+def prices(el: Element, path: str) -> tuple[Price, ...]:
+    result: list[Price] = []
+    index = 0
+    for item in el:
+        if ln(item.tag) != "Цена":
+            continue
+        index += 1
+        here = f"{path}/Цены/Цена[{index}]"
+        type_id = ""
+        value: Decimal | None = None
+        values: dict[str, Any] = {}
+        extra: list[tuple[str, str]] = []
+        for child in item:
+            tag = ln(child.tag)
+            if tag == "ИдТипаЦены":
+                type_id = text(child)
+            elif tag == "ЦенаЗаЕдиницу":
+                value = dec(child, here)
+            elif tag == "Валюта":
+                values["currency"] = opt(child)
+            elif tag == "Единица":
+                values["unit"] = opt(child)
+            elif tag == "Коэффициент":
+                values["ratio"] = dec(child, here)
+            elif tag == "Представление":
+                values["presentation"] = opt(child)
+            elif tag in ("МинКоличество", "КоличествоОт"):
+                values["min_quantity"] = dec(child, here)
+            elif tag == "Налог":
+                values["tax"] = tax(child, f"{here}/Налог")
+            elif isinstance(child.tag, str):
+                flatten(child, tag, extra)
+        if not type_id:
+            raise MissingElement("Цена has no ИдТипаЦены", line=item.sourceline, path=here)
+        if value is None:
+            raise MissingElement("Цена has no ЦенаЗаЕдиницу", line=item.sourceline, path=here)
+        result.append(Price(type_id, value, **values, extra=tuple(extra)))
+    return tuple(result)
+
+
+def _rests(el: Element, path: str, stock: list[Stock]) -> Decimal | None:
+    """``Остатки/Остаток/{Склад{Ид, Количество} | Количество}``; returns the total when given."""
+    total: Decimal | None = None
+    for rest in el:
+        if ln(rest.tag) != "Остаток":
+            continue
+        for child in rest:
+            tag = ln(child.tag)
+            if tag == "Склад":
+                wid = ""
+                qty: Decimal | None = None
+                for part in child:
+                    ptag = ln(part.tag)
+                    if ptag == "Ид":
+                        wid = text(part)
+                    elif ptag == "Количество":
+                        qty = dec(part, f"{path}/Остатки/Остаток/Склад")
+                if not wid:
+                    raise MissingElement(
+                        "Остаток/Склад has no Ид", line=child.sourceline, path=f"{path}/Остатки/Остаток/Склад"
+                    )
+                stock.append(Stock(wid, qty if qty is not None else Decimal(0)))
+            elif tag == "Количество":
+                quantity = dec(child, f"{path}/Остатки/Остаток")
+                if quantity is not None:
+                    total = quantity if total is None else total + quantity
+    return total
+
+
+def _stock_attr(el: Element, path: str) -> Stock:
+    """``<Склад ИдСклада="..." КоличествоНаСкладе="7"/>`` (2.04+; ``Количество`` also seen)."""
+    wid = attr(el, "ИдСклада")
+    raw = el.get("КоличествоНаСкладе")
+    if raw is None:
+        raw = el.get("Количество")
+    if not wid:
+        raise MissingElement("Склад has no ИдСклада", line=el.sourceline, path=f"{path}/Склад")
+    qty = _read(_values.parse_decimal, raw, el, f"{path}/Склад/@КоличествоНаСкладе")
+    return Stock(wid, qty if qty is not None else Decimal(0))
+
+
+def _stock_list(el: Element, path: str, stock: list[Stock]) -> None:
+    """``КоличествоНаСкладах/КоличествоНаСкладе{ИдСклада, Количество}`` (1C-Bitrix vocabulary)."""
+    for item in el:
+        if ln(item.tag) != "КоличествоНаСкладе":
+            continue
+        wid = ""
+        qty: Decimal | None = None
+        for child in item:
+            tag = ln(child.tag)
+            if tag in ("ИдСклада", "Ид"):
+                wid = text(child)
+            elif tag == "Количество":
+                qty = dec(child, f"{path}/КоличествоНаСкладах/КоличествоНаСкладе")
+        if not wid:
+            raise MissingElement(
+                "КоличествоНаСкладе has no ИдСклада",
+                line=item.sourceline,
+                path=f"{path}/КоличествоНаСкладах",
+            )
+        stock.append(Stock(wid, qty if qty is not None else Decimal(0)))
+
+
+def offer(el: Element, path: str) -> Offer:
+    oid = ""
+    values: dict[str, Any] = {}
+    stock: list[Stock] | None = None
+    images: list[str] = []
+    extra: list[tuple[str, str]] = []
+    status = attr(el, "Статус")
+    _extra_attrs(el, frozenset({"Статус"}), extra)
+    deleted = False
+    for child in el:
+        tag = ln(child.tag)
+        if tag == "Ид":
+            oid = text(child)
+        elif tag == "Цены":
+            values["prices"] = prices(child, path)
+        elif tag == "Количество":
+            values["quantity"] = dec(child, path)
+        elif tag == "Склад":
+            stock = stock if stock is not None else []
+            stock.append(_stock_attr(child, path))
+        elif tag == "Остатки":
+            stock = stock if stock is not None else []
+            total = _rests(child, path, stock)
+            if total is not None:
+                values["quantity"] = total
+        elif tag == "КоличествоНаСкладах":
+            stock = stock if stock is not None else []
+            _stock_list(child, path, stock)
+        elif tag == "Наименование":
+            values["name"] = opt(child)
+        elif tag == "Артикул":
+            values["article"] = opt(child)
+        elif tag in ("Штрихкод", "ШтрихКод"):
+            values["barcode"] = opt(child)
+        elif tag == "БазоваяЕдиница":
+            values["base_unit"] = base_unit(child, path)
+        elif tag == "ХарактеристикиТовара":
+            values["characteristics"] = characteristics(child)
+        elif tag == "ЗначенияСвойств":
+            values["property_values"] = property_values(child)
+        elif tag == "ЗначенияРеквизитов":
+            values["requisites"] = requisites(child)
+        elif tag == "НомерВерсии":
+            values["version"] = opt(child)
+        elif tag == "ПометкаУдаления":
+            deleted = deleted or bool(flag(child, path))
+        elif tag == "Статус":
+            status = opt(child)
+        elif tag == "Картинка":
+            if image := text(child):
+                images.append(image)
+        elif isinstance(child.tag, str):
+            flatten(child, tag, extra)
+    oid = _require(oid, el, path, "Предложение")
+    if status is not None:
+        extra.insert(0, ("Статус", status))
+    return Offer(
+        oid,
+        deleted=deleted or status == "Удален",
+        stock=tuple(stock) if stock is not None else None,
+        images=tuple(images),
+        **values,
+        extra=tuple(extra),
+    )
+
+
+# --- documents ------------------------------------------------------------------------------
+
+
+_LINE_DECIMALS = {
+    "ЦенаЗаЕдиницу": "price",
+    "Цена": "price",
+    "Количество": "quantity",
+    "Сумма": "amount",
+    "Коэффициент": "ratio",
+}
+
+
+def order_line(el: Element, path: str) -> OrderLine:
+    lid = ""
+    values: dict[str, Any] = {}
+    extra: list[tuple[str, str]] = []
+    for child in el:
+        tag = ln(child.tag)
+        if tag == "Ид":
+            lid = text(child)
+        elif tag in _LINE_DECIMALS:
+            values[_LINE_DECIMALS[tag]] = dec(child, path)
+        elif tag == "Наименование":
+            values["name"] = opt(child)
+        elif tag == "ИдКаталога":
+            values["catalog_id"] = opt(child)
+        elif tag == "Артикул":
+            values["article"] = opt(child)
+        elif tag == "БазоваяЕдиница":
+            values["unit"] = base_unit(child, path)
+        elif tag == "Единица":
+            values["unit"] = unit_element(child, f"{path}/Единица")
+        elif tag == "Скидки":
+            values["discounts"] = discounts(child, f"{path}/Скидки")
+        elif tag == "СтавкиНалогов":
+            values["tax_rates"] = tax_rates(child)
+        elif tag == "Налоги":
+            values["taxes"] = tax_sums(child, f"{path}/Налоги")
+        elif tag == "ХарактеристикиТовара":
+            values["characteristics"] = characteristics(child)
+        elif tag == "ЗначенияРеквизитов":
+            values["requisites"] = requisites(child)
+        elif isinstance(child.tag, str):
+            flatten(child, tag, extra)
+    return OrderLine(_require(lid, el, path, "Товар документа"), **values, extra=tuple(extra))
+
+
+def document(el: Element, path: str, container: int | None) -> Document:
+    did = ""
+    values: dict[str, Any] = {}
+    extra: list[tuple[str, str]] = []
+    parties: list[Counterparty] = []
+    lines: list[OrderLine] = []
+    stores: list[Warehouse] = []
+    for child in el:
+        tag = ln(child.tag)
+        if tag == "Ид":
+            did = text(child)
+        elif tag == "Номер":
+            values["number"] = opt(child)
+        elif tag == "Дата":
+            values["date"] = _read(_values.parse_date, child.text, child, f"{path}/Дата")
+        elif tag == "Время":
+            values["time"] = _read(_values.parse_time, child.text, child, f"{path}/Время")
+        elif tag == "ХозОперация":
+            values["operation"] = opt(child)
+        elif tag == "Роль":
+            values["role"] = opt(child)
+        elif tag == "Валюта":
+            values["currency"] = opt(child)
+        elif tag == "Курс":
+            values["rate"] = dec(child, path)
+        elif tag == "Сумма":
+            values["amount"] = dec(child, path)
+        elif tag == "НомерВерсии":
+            values["version"] = opt(child)
+        elif tag == "Номер1С":
+            values["number_1c"] = opt(child)
+        elif tag == "Дата1С":
+            values["date_1c"] = _read(_values.parse_date, child.text, child, f"{path}/Дата1С")
+        elif tag == "ПометкаУдаления":
+            values["deleted"] = flag(child, path)
+        elif tag == "Основание":
+            values["basis"] = opt(child)
+        elif tag == "Комментарий":
+            values["comment"] = opt(child)
+        elif tag == "Контрагенты":
+            index = 0
+            for item in child:
+                if ln(item.tag) == "Контрагент":
+                    index += 1
+                    parties.append(counterparty(item, f"{path}/Контрагенты/Контрагент[{index}]"))
+        elif tag == "Налоги":
+            values["taxes"] = tax_sums(child, f"{path}/Налоги")
+        elif tag == "Скидки":
+            values["discounts"] = discounts(child, f"{path}/Скидки")
+        elif tag == "Склады":
+            index = 0
+            for item in child:
+                if ln(item.tag) == "Склад":
+                    index += 1
+                    stores.append(warehouse(item, f"{path}/Склады/Склад[{index}]"))
+        elif tag == "Товары":
+            index = 0
+            for item in child:
+                if ln(item.tag) == "Товар":
+                    index += 1
+                    lines.append(order_line(item, f"{path}/Товары/Товар[{index}]"))
+        elif tag == "ЗначенияРеквизитов":
+            values["requisites"] = requisites(child)
+        elif isinstance(child.tag, str):
+            flatten(child, tag, extra)
+    return Document(
+        _require(did, el, path, "Документ"),
+        **values,
+        counterparties=tuple(parties),
+        warehouses=tuple(stores),
+        lines=tuple(lines),
+        container=container,
+        extra=tuple(extra),
+    )
