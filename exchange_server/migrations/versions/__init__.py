@@ -1,0 +1,1 @@
+"""Migration revisions, named ``<date>_<serial>_<slug>.py``; revision ids are ``<date>_<serial>``."""
