@@ -186,6 +186,10 @@ class Reader:
         self._finish_summary()
         return entities
 
+    def retained_elements(self) -> int:
+        """How many elements the parser's tree holds now: bounded, whatever the file size."""
+        return 0 if self._root is None else sum(1 for _ in self._root.iter())
+
     # --- driving the parser ----------------------------------------------------------------
 
     def _check_usable(self) -> None:
@@ -395,7 +399,9 @@ class Reader:
     # --- locations -------------------------------------------------------------------------
 
     def _item_path(self, parent: Any, item: str) -> str:
-        return f"{self._path_of(parent)}/{item}[{self._index[item]}]"
+        base = self._path_of(parent)
+        here = f"{item}[{self._index[item]}]"
+        return f"{base}/{here}" if base else here
 
     def _path_of(self, el: Any) -> str:
         names: list[str] = []
