@@ -12,10 +12,11 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from commerceml import cli as commerceml_cli
+from commerceml import tools_cli as commerceml_tools_cli
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
-COMMAND_MODULES: tuple[ModuleType, ...] = (commerceml_cli,)
+COMMAND_MODULES: tuple[ModuleType, ...] = (commerceml_cli, commerceml_tools_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:
