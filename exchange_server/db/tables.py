@@ -148,9 +148,7 @@ class PropertyVariant(Base):
 
     __tablename__ = "property_variants"
 
-    property_id: Mapped[str] = mapped_column(
-        String(ID_LENGTH), ForeignKey("properties.id"), primary_key=True
-    )
+    property_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("properties.id"), primary_key=True)
     id: Mapped[str] = _id(primary=True)
     position: Mapped[int] = mapped_column(Integer)
     value: Mapped[str] = mapped_column(Text)
@@ -237,6 +235,10 @@ class ProductImage(Base):
 class Offer(Tracked, Base):
     """``Предложение``: a sellable product (``Ид`` = product ``Ид``) or one of its characteristics.
 
+    An offer has three parts that may arrive separately (3.1 ``offers___``, ``prices___``,
+    ``rests___``): the description (the :class:`Tracked` columns), the prices (``prices_hash``) and
+    the stock (``quantity``, ``stock_hash``). Each is replaced only by a file that carries it.
+
     ``product_id`` is not a foreign key on purpose: an offer may arrive before its product (the goods
     file failed, or came in another package). It is kept and joins its product once that arrives.
     """
@@ -250,6 +252,8 @@ class Offer(Tracked, Base):
     article: Mapped[str | None] = mapped_column(Text)
     barcode: Mapped[str | None] = mapped_column(Text)
     quantity: Mapped[Decimal | None] = mapped_column(DecimalText)
+    prices_hash: Mapped[str | None] = mapped_column(String(64))
+    stock_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class OfferPrice(Base):
@@ -278,14 +282,18 @@ class OfferStock(Base):
 
 
 class ImportScope(Base):
-    """Which entity kinds a package carried, and whether as a full list (decides the sweep)."""
+    """Which entity kinds each file of a package carried, and whether as a changes-only list.
+
+    Decides the sweep at the end of the package: only kinds received as full lists are swept. Keyed by
+    file, so importing the same file again (a restarted import) does not count it twice.
+    """
 
     __tablename__ = "import_scopes"
 
     package_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    file: Mapped[str] = mapped_column(String(1024), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
-    full: Mapped[bool] = mapped_column(Boolean)
-    changes_only: Mapped[bool] = mapped_column(Boolean)
+    changes_only: Mapped[bool | None] = mapped_column(Boolean)
     count: Mapped[int] = mapped_column(Integer)
 
 

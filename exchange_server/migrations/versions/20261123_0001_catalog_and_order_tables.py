@@ -57,11 +57,11 @@ def upgrade() -> None:
     op.create_table(
         "import_scopes",
         sa.Column("package_id", ID, nullable=False),
+        sa.Column("file", sa.String(length=1024), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
-        sa.Column("full", sa.Boolean(), nullable=False),
-        sa.Column("changes_only", sa.Boolean(), nullable=False),
+        sa.Column("changes_only", sa.Boolean(), nullable=True),
         sa.Column("count", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("package_id", "kind", name=op.f("pk_import_scopes")),
+        sa.PrimaryKeyConstraint("package_id", "file", "kind", name=op.f("pk_import_scopes")),
     )
     op.create_table(
         "offers",
@@ -72,6 +72,8 @@ def upgrade() -> None:
         sa.Column("article", sa.Text(), nullable=True),
         sa.Column("barcode", sa.Text(), nullable=True),
         sa.Column("quantity", DECIMAL, nullable=True),
+        sa.Column("prices_hash", sa.String(length=64), nullable=True),
+        sa.Column("stock_hash", sa.String(length=64), nullable=True),
         *_tracked(),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_offers")),
     )

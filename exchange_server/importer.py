@@ -1,0 +1,351 @@
+"""Importing CommerceML files into the store: catalogs (goods, offers, prices, stock) and orders from 1C.
+
+The I/O shell around ``commerceml.reader`` and ``exchange_server.store``. Not the protocol (when to
+import, the time budget per ``mode=import`` call, the journal): the handlers run
+:meth:`CatalogImporter.import_file` as a background job and report its progress.
+
+Theory of operation
+-------------------
+The streaming reader and the conversion to rows run in a worker thread (``store.batches``); the event
+loop only writes ready batches of ``batch_size`` rows, each batch in its own transaction. Memory stays
+flat whatever the file size, and the loop stays responsive. Because every write is an idempotent
+upsert keyed by the 1C Ид, an import interrupted at any point (server killed) is completed by simply
+importing the same file again. Deactivation of what a full package did not contain happens only in
+:meth:`CatalogImporter.finish_package`, once the whole package is in.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+from typing import Final
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from commerceml.errors import CommerceMLError
+from commerceml.model import (
+    Counterparty,
+    Document,
+    FileRole,
+    Group,
+    Offer,
+    PriceType,
+    Product,
+    Property,
+    Unit,
+    UnknownSection,
+    Warehouse,
+)
+from commerceml.reader import ReadSummary, iter_file
+from exchange_server.errors import ImportFailed
+from exchange_server.store import catalog, orders, queries
+from exchange_server.store.batches import consume_in_thread
+from exchange_server.store.codec import CodecError
+from exchange_server.store.rows import CATALOG_KINDS, EntityRow, Kind, OfferRow, entity_row, offer_row
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "CatalogImporter",
+    "FinishResult",
+    "ImportResult",
+    "OrderImporter",
+    "OrderImportResult",
+    "commit_query",
+    "orders_for_query",
+]
+
+DEFAULT_BATCH_SIZE: Final = 500
+"""Entities written per statement and transaction."""
+
+LABELS: Final = {
+    Kind.GROUP: "groups",
+    Kind.PROPERTY: "properties",
+    Kind.PRICE_TYPE: "price types",
+    Kind.WAREHOUSE: "warehouses",
+    Kind.UNIT: "units",
+    Kind.PRODUCT: "products",
+    Kind.OFFER: "offers",
+    Kind.ORDER: "orders",
+}
+
+IMPORT_ERROR: Final = "Ошибка импорта файла {name}: {reason}"
+DATABASE_ERROR: Final = "Ошибка базы данных при импорте файла {name}"
+SKIPPED_DOCUMENT: Final = "Документ {id} ({operation}) пропущен: сайт принимает только заказы."
+
+Progress = Callable[[str], None]
+Sessionmaker = async_sessionmaker[AsyncSession]
+Batch = tuple[Kind, list[EntityRow] | list[OfferRow]]
+
+
+@dataclass(slots=True)
+class ImportResult:
+    """What one file held and what the import did with it.
+
+    ``counts`` are the entities received per kind (``products``, ``offers``, ``groups``, ...),
+    ``written`` those stored as new or changed, ``skipped`` those found unchanged.
+    """
+
+    file: str
+    role: FileRole
+    schema_version: str | None
+    changes_only: bool | None
+    counts: dict[str, int] = field(default_factory=dict)
+    written: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class FinishResult:
+    """The end of a package: entities deactivated per kind, offers still waiting for their product."""
+
+    deactivated: dict[str, int]
+    pending_offers: int
+
+
+@dataclass(slots=True)
+class OrderImportResult:
+    """Orders uploaded by 1C: counts, and remarks 1C shows its user after ``success``."""
+
+    file: str
+    counts: dict[str, int] = field(default_factory=dict)
+    remarks: list[str] = field(default_factory=list)
+
+
+def display_name(path: Path, base_dir: Path | None) -> str:
+    """The file name relative to the package directory (``goods/1/import___x.xml``), else the name."""
+    if base_dir is not None:
+        try:
+            return path.resolve().relative_to(base_dir.resolve()).as_posix()
+        except ValueError:
+            pass
+    return path.name
+
+
+def resolve_image(image: str, file_dir: str) -> str | None:
+    """An image path relative to the package directory; None when it would leave it (``..``, absolute).
+
+    ``Картинка`` is relative to the XML file's directory (protocol §5.1); 1C writes ``/`` or ``\\``.
+    """
+    raw = image.replace("\\", "/").strip()
+    if not raw or raw.startswith("/") or (len(raw) > 1 and raw[1] == ":") or "\x00" in raw:
+        return None
+    joined = posixpath.normpath(posixpath.join(file_dir, raw)) if file_dir else posixpath.normpath(raw)
+    if joined == ".." or joined.startswith("../") or PurePosixPath(joined).is_absolute():
+        return None
+    return joined
+
+
+class CatalogImporter:
+    """Imports catalog files (classifier, goods, offers, prices, rests) of a package into the store.
+
+    Args:
+        sessionmaker: the application's ``async_sessionmaker``.
+        batch_size: entities per write statement and transaction.
+        chunk_size: bytes the reader parses at a time.
+    """
+
+    def __init__(
+        self, sessionmaker: Sessionmaker, *, batch_size: int = DEFAULT_BATCH_SIZE, chunk_size: int = 1 << 20
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be positive")
+        self._sessionmaker = sessionmaker
+        self._batch_size = batch_size
+        self._chunk_size = chunk_size
+
+    async def import_file(
+        self, path: Path, *, package_id: str, base_dir: Path, progress: Progress | None = None
+    ) -> ImportResult:
+        """Import one file of ``package_id`` (any catalog role; documents inside are ignored).
+
+        Returns:
+            The counts per entity kind and the reader's warnings.
+
+        Raises:
+            ImportFailed: the file is not readable CommerceML (wrapping the ``CommerceMLError``) or the
+                database failed (wrapping the ``SQLAlchemyError``). What was written before stays: a
+                new import of the file completes it.
+        """
+        name = display_name(path, base_dir)
+        summary = ReadSummary(filename=str(path))
+        warnings: list[str] = []
+        file_dir = posixpath.dirname(name)  # images are relative to the XML file's folder
+        received: Counter[Kind] = Counter()
+        written: Counter[Kind] = Counter()
+        skipped: Counter[Kind] = Counter()
+
+        def produce(put: Callable[[Batch], None]) -> None:
+            buckets: dict[Kind, list[EntityRow] | list[OfferRow]] = {}
+            for entity in iter_file(path, self._chunk_size, summary=summary):
+                kind, row = self._row(entity, file_dir, warnings)
+                if row is None or kind is None:
+                    continue
+                bucket = buckets.setdefault(kind, [])
+                bucket.append(row)  # type: ignore[arg-type]
+                if len(bucket) >= self._batch_size:
+                    put((kind, bucket))
+                    buckets[kind] = []
+            for kind in CATALOG_KINDS:
+                if buckets.get(kind):
+                    put((kind, buckets[kind]))
+
+        try:
+            async with consume_in_thread(produce, name=f"import {name}") as batches:
+                async for kind, rows in batches:
+                    async with self._sessionmaker() as session, session.begin():
+                        if kind is Kind.OFFER:
+                            outcome = await catalog.write_offers(session, rows, package_id)  # type: ignore[arg-type]
+                        else:
+                            outcome = await catalog.write_entities(session, kind, rows, package_id)  # type: ignore[arg-type]
+                    received[kind] += len(rows)
+                    written[kind] += outcome.written
+                    skipped[kind] += outcome.skipped
+                    if progress is not None:
+                        progress(f"Imported {received[kind]} {LABELS[kind]} of {name}")
+            async with self._sessionmaker() as session, session.begin():
+                await catalog.record_scope(session, package_id, name, dict(received), summary.changes_only)
+        except CommerceMLError as exc:
+            raise ImportFailed(IMPORT_ERROR.format(name=name, reason=exc.message), detail=str(exc)) from exc
+        except SQLAlchemyError as exc:
+            raise ImportFailed(DATABASE_ERROR.format(name=name), detail=str(exc)) from exc
+        warnings.extend(
+            f"line {w.line}: {w.message}" if w.line is not None else w.message for w in summary.warnings
+        )
+        return ImportResult(
+            file=name,
+            role=summary.role,
+            schema_version=summary.schema_version,
+            changes_only=summary.changes_only,
+            counts={str(k): n for k, n in received.items()},
+            written={str(k): n for k, n in written.items()},
+            skipped={str(k): n for k, n in skipped.items()},
+            warnings=warnings,
+        )
+
+    @staticmethod
+    def _row(
+        entity: object, file_dir: str, warnings: list[str]
+    ) -> tuple[Kind | None, EntityRow | OfferRow | None]:
+        match entity:
+            case Offer():
+                return Kind.OFFER, offer_row(entity)
+            case Product():
+                images = []
+                for image in entity.images:
+                    resolved = resolve_image(image, file_dir)
+                    if resolved is None:
+                        warnings.append(
+                            f"product {entity.id}: image path {image!r} refused (outside the package)"
+                        )
+                    else:
+                        images.append(resolved)
+                return Kind.PRODUCT, entity_row(replace(entity, images=tuple(images)))
+            case Group() | Property() | PriceType() | Warehouse() | Unit():
+                row = entity_row(entity)
+                if row is None:
+                    warnings.append(f"unit without Ид or code skipped: {entity!r}")
+                    return None, None
+                return row.kind, row
+            case UnknownSection():
+                warnings.append(f"unknown section <{entity.name}> not imported")
+            case Document() | Counterparty():
+                if not any(w.startswith("documents") for w in warnings):
+                    warnings.append("documents and counterparties in a catalog file are not imported here")
+        return None, None
+
+    async def finish_package(self, package_id: str, *, deactivate_unseen: bool) -> FinishResult:
+        """Close a package: deactivate what a full package did not contain (never delete).
+
+        Call once all files of the package are imported: after ``mode=deactivate`` with
+        ``deactivate_unseen=True``; at ``mode=complete`` or when a classic package ends with ``False``
+        (kinds received as full lists are then swept, changes-only ones never).
+
+        Raises:
+            ImportFailed: the database failed.
+        """
+        try:
+            async with self._sessionmaker() as session, session.begin():
+                swept = await catalog.sweep_package(session, package_id, deactivate_unseen=deactivate_unseen)
+                pending = await queries.count_pending_offers(session)
+        except SQLAlchemyError as exc:
+            raise ImportFailed(DATABASE_ERROR.format(name=package_id), detail=str(exc)) from exc
+        return FinishResult(deactivated={str(k): n for k, n in swept.items()}, pending_offers=pending)
+
+
+class OrderImporter:
+    """Imports documents uploaded by 1C (``type=sale&mode=file``): orders stored, others remarked."""
+
+    def __init__(
+        self, sessionmaker: Sessionmaker, *, batch_size: int = DEFAULT_BATCH_SIZE, chunk_size: int = 1 << 20
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._batch_size = batch_size
+        self._chunk_size = chunk_size
+
+    async def import_file(self, path: Path, *, package_id: str) -> OrderImportResult:
+        """Store the orders of ``path``; documents with an unchanged ``НомерВерсии`` are skipped.
+
+        Raises:
+            ImportFailed: unreadable CommerceML or a database error (nothing of the failed batch kept).
+        """
+        name = path.name
+        remarks: list[str] = []
+        counts: Counter[str] = Counter()
+
+        def produce(put: Callable[[list[Document]], None]) -> None:
+            batch: list[Document] = []
+            for entity in iter_file(path, self._chunk_size):
+                if not isinstance(entity, Document):
+                    continue
+                if not orders.is_order(entity):
+                    remarks.append(SKIPPED_DOCUMENT.format(id=entity.id, operation=entity.operation))
+                    continue
+                batch.append(entity)
+                if len(batch) >= self._batch_size:
+                    put(batch)
+                    batch = []
+            if batch:
+                put(batch)
+
+        try:
+            async with consume_in_thread(produce, name=f"orders {name}") as batches:
+                async for documents in batches:
+                    async with self._sessionmaker() as session, session.begin():
+                        saved = await orders.save_orders(
+                            session, documents, source=orders.FROM_1C, package_id=package_id
+                        )
+                    counts["documents"] += len(documents)
+                    counts["written"] += saved.written
+                    counts["skipped"] += saved.skipped
+        except CommerceMLError as exc:
+            raise ImportFailed(IMPORT_ERROR.format(name=name, reason=exc.message), detail=str(exc)) from exc
+        except SQLAlchemyError as exc:
+            raise ImportFailed(DATABASE_ERROR.format(name=name), detail=str(exc)) from exc
+        counts["not_orders"] = len(remarks)
+        return OrderImportResult(file=name, counts=dict(counts), remarks=remarks)
+
+
+async def orders_for_query(sessionmaker: Sessionmaker, *, limit: int) -> list[Document]:
+    """Orders for ``type=sale&mode=query``: changed here since 1C last confirmed them, oldest first.
+
+    Each document's ``version`` is the revision to hand back to :func:`commit_query`.
+    """
+    try:
+        async with sessionmaker() as session:
+            return await orders.pending_orders(session, limit=limit)
+    except (SQLAlchemyError, CodecError) as exc:
+        raise ImportFailed("Ошибка чтения заказов из базы данных", detail=str(exc)) from exc
+
+
+async def commit_query(sessionmaker: Sessionmaker, exported: list[tuple[str, str]]) -> None:
+    """``mode=success``: mark exactly these (order id, version) pairs, as returned by the query, exported."""
+    try:
+        async with sessionmaker() as session, session.begin():
+            await orders.commit_exported(session, exported)
+    except SQLAlchemyError as exc:
+        raise ImportFailed("Ошибка записи в базу данных", detail=str(exc)) from exc

@@ -1,0 +1,114 @@
+"""Run a blocking batch producer (XML parsing) in a worker thread and consume its batches on the loop.
+
+Parsing a CommerceML file is CPU-bound; doing it on the event loop would stall every other request
+(other 1C nodes, the operator API) for seconds. The producer runs in its own thread and hands
+ready batches to the loop through an :class:`asyncio.Queue`. At most ``depth`` batches are in flight
+(a semaphore the consumer releases), so a fast parser and a slow database keep memory flat.
+
+If the consumer stops early (a database error, cancellation), the producer is told to stop and the
+thread is joined before :func:`consume_in_thread` returns: no parser keeps running in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Final, Generic, TypeVar
+
+__all__ = ["ProducerStopped", "consume_in_thread"]
+
+T = TypeVar("T")
+
+_POLL_SECONDS: Final = 0.05
+
+
+class ProducerStopped(Exception):
+    """Raised inside the producer thread when the consumer went away; ends the producer quietly."""
+
+
+class _End:
+    pass
+
+
+_END: Final = _End()
+
+
+class _Failure:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+class _Pipe(Generic[T]):
+    def __init__(self, loop: asyncio.AbstractEventLoop, depth: int) -> None:
+        self.loop = loop
+        self.queue: asyncio.Queue[T | _End | _Failure] = asyncio.Queue()
+        self.slots = threading.Semaphore(depth)
+        self.stop = threading.Event()
+        self.done = asyncio.Event()
+
+    def put(self, item: T) -> None:
+        """Called from the producer thread; blocks while ``depth`` batches wait to be consumed."""
+        while not self.slots.acquire(timeout=_POLL_SECONDS):
+            if self.stop.is_set():
+                raise ProducerStopped
+        if self.stop.is_set():
+            raise ProducerStopped
+        self._send(item)
+
+    def _send(self, item: T | _End | _Failure) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+        except RuntimeError:  # the loop is closed: nobody is listening any more
+            self.stop.set()
+
+    def run(self, produce: Callable[[Callable[[T], None]], None]) -> None:
+        try:
+            produce(self.put)
+        except ProducerStopped:
+            pass
+        except BaseException as exc:  # handed to the consumer, which re-raises it on the loop
+            self._send(_Failure(exc))
+        else:
+            self._send(_END)
+        finally:
+            try:
+                self.loop.call_soon_threadsafe(self.done.set)
+            except RuntimeError:
+                pass
+
+
+@asynccontextmanager
+async def consume_in_thread(
+    produce: Callable[[Callable[[T], None]], None], *, depth: int = 4, name: str = "cml-import"
+) -> AsyncIterator[AsyncIterator[T]]:
+    """Start ``produce(put)`` in a thread; yield an async iterator over what it ``put``.
+
+    Example::
+
+        async with consume_in_thread(parse_file) as batches:
+            async for batch in batches:
+                await write(batch)
+
+    An exception raised by ``produce`` is re-raised by the iterator, unchanged.
+    """
+    pipe: _Pipe[T] = _Pipe(asyncio.get_running_loop(), depth)
+    thread = threading.Thread(target=pipe.run, args=(produce,), name=name, daemon=True)
+    thread.start()
+
+    async def items() -> AsyncIterator[T]:
+        while True:
+            item = await pipe.queue.get()
+            pipe.slots.release()
+            if isinstance(item, _End):
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+
+    try:
+        yield items()
+    finally:
+        pipe.stop.set()
+        await pipe.done.wait()
