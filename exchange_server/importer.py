@@ -134,6 +134,8 @@ def resolve_image(image: str, file_dir: str) -> str | None:
     raw = image.replace("\\", "/").strip()
     if not raw or raw.startswith("/") or (len(raw) > 1 and raw[1] == ":") or "\x00" in raw:
         return None
+    if ".." in raw.split("/"):  # protocol §7.2: resolve relative to the XML file; reject ".."
+        return None
     joined = posixpath.normpath(posixpath.join(file_dir, raw)) if file_dir else posixpath.normpath(raw)
     if joined == ".." or joined.startswith("../") or PurePosixPath(joined).is_absolute():
         return None
@@ -222,8 +224,8 @@ class CatalogImporter:
             schema_version=summary.schema_version,
             changes_only=summary.changes_only,
             counts={str(k): n for k, n in received.items()},
-            written={str(k): n for k, n in written.items()},
-            skipped={str(k): n for k, n in skipped.items()},
+            written={str(k): n for k, n in written.items() if n},
+            skipped={str(k): n for k, n in skipped.items() if n},
             warnings=warnings,
         )
 
