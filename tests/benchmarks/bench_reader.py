@@ -7,7 +7,8 @@ Run (not a pytest test)::
 It generates the catalog (100,000 products, 140,000 offers with the default 20% share of 3
 characteristics, 2 price types, 2 warehouses; classic import.xml + offers.xml) into
 ``--dir`` (default ``bench-out/`` in the repository, reused when the same spec is already there),
-then measures in the same run, each measurement in a fresh subprocess, ``--runs`` times (median):
+then measures in the same run, each measurement in a fresh subprocess, ``--runs`` times
+(median; baseline and models runs interleaved):
 
 * baseline: ``lxml.etree.iterparse(events=("end",))`` over the same files, clearing every element
   and dropping finished siblings, touching nothing else;
@@ -167,17 +168,18 @@ def main(argv: list[str] | None = None) -> int:
     for products in sizes:
         info = ensure_catalog(args.dir, products, args.encoding)
         row: dict[str, Any] = {"products": products, "offers": info["offers"], "mb": info["bytes"] / 1e6}
-        for kind in kinds:
-            runs = []
-            for run in range(args.runs):
+        runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
+        for run in range(args.runs):  # interleaved, so load drift on a shared machine hits both alike
+            for kind in kinds:
                 result = measure(kind, info["files"])
                 seconds, peak = result["seconds"], result["peak_mb"]
                 log(f"{products:,} {kind} run {run + 1}: {seconds:.1f} s, peak {peak:.0f} MB")
-                runs.append(result)
+                runs[kind].append(result)
+        for kind in kinds:
             row[kind] = {
-                "seconds": statistics.median(r["seconds"] for r in runs),
-                "peak_mb": max(r["peak_mb"] for r in runs),
-                "result": runs[0]["result"],
+                "seconds": statistics.median(r["seconds"] for r in runs[kind]),
+                "peak_mb": max(r["peak_mb"] for r in runs[kind]),
+                "result": runs[kind][0]["result"],
             }
         if "models" in row:
             got = row["models"]["result"]
