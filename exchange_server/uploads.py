@@ -327,8 +327,11 @@ def unpack_archive(archive: Path, dest: Path, limits: UnpackLimits = UnpackLimit
             budget = limits.max_total_bytes
             archive_resolved = archive.resolve()
             for info in infos:
-                name = safe_relative_name(_entry_name(info))
-                target = resolve_in(dest, name)
+                try:
+                    name = safe_relative_name(_entry_name(info))
+                    target = resolve_in(dest, name)
+                except UploadError as exc:  # zip-slip and friends: the whole archive is refused
+                    raise UploadError(MSG_ZIP_LIMIT.format(name=archive.name, why=exc.reply_text)) from exc
                 if target == archive_resolved:
                     why = "архив перезаписывает сам себя"
                     raise UploadError(MSG_ZIP_LIMIT.format(name=archive.name, why=why))

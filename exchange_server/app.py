@@ -1,0 +1,67 @@
+"""The aiohttp application: routes, middlewares and the resources of ``cleanup_ctx``.
+
+``make_app(settings)`` builds everything lazily: the schema is migrated and the engine created when
+the application starts (never at import), and disposed of when it stops. Exchange endpoints:
+``/1c_exchange`` and the 1C-Bitrix path ``/bitrix/admin/1c_exchange.php`` (GET and POST). Operator
+endpoints: ``/api/products``, ``/api/orders`` (``exchange_server.api``) and ``/api/exchanges``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from exchange_server.admin import SETTINGS, admin_auth, setup_journal_api
+from exchange_server.api import setup_api
+from exchange_server.db.engine import make_engine, upgrade_schema
+from exchange_server.handlers import EXCHANGE, EXCHANGE_PATHS, exchange, exchange_errors
+from exchange_server.importer import CatalogImporter, OrderImporter
+from exchange_server.keys import ENGINE, SESSIONMAKER
+from exchange_server.packages import Exchange
+from exchange_server.settings import Settings
+from exchange_server.uploads import UnpackLimits
+
+__all__ = ["make_app"]
+
+
+async def _resources(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    url = settings.effective_database_url
+    await upgrade_schema(url)
+    engine = make_engine(url)
+    sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+    app[ENGINE] = engine
+    app[SESSIONMAKER] = sessionmaker
+    app[EXCHANGE] = Exchange(
+        settings=settings,
+        sessionmaker=sessionmaker,
+        catalog=CatalogImporter(sessionmaker),
+        orders=OrderImporter(sessionmaker),
+        limits=UnpackLimits(max_total_bytes=settings.unzip_max_bytes),
+    )
+    try:
+        yield
+    finally:
+        await app[EXCHANGE].jobs.close()
+        await engine.dispose()
+
+
+def make_app(settings: Settings) -> web.Application:
+    """Build the server application for ``settings`` (passwords must be set, see ``ensure_passwords``).
+
+    Raises:
+        ValueError: the exchange or the admin password is unset.
+    """
+    if settings.exchange_password is None or settings.admin_password is None:
+        raise ValueError("exchange_password and admin_password must be set (see settings.ensure_passwords)")
+    app = web.Application(middlewares=[admin_auth, exchange_errors])
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_resources)
+    for path in EXCHANGE_PATHS:
+        app.router.add_get(path, exchange)
+        app.router.add_post(path, exchange)
+    setup_journal_api(app)
+    setup_api(app)
+    return app
