@@ -1,4 +1,4 @@
-"""Writing the orders document answered to ``type=sale&mode=query``. Streams with ``etree.xmlfile``.
+"""Writing the orders document answered to ``type=sale&mode=query``. Streams document by document.
 
 The document is what 1C-Bitrix sends (protocol.md §9.1-§9.5): no namespace, windows-1251 by default
 (UTF-8 with a BOM as an option), ``Документ`` children in the order of §9.2, which is the order of
@@ -96,37 +96,38 @@ def write_orders(
     if bitrix_extensions:
         attributes.update(BITRIX_FORMAT_ATTRIBUTES)
     version = _version_number(schema_version)
-    containers = version >= 3
-    written = 0
-    # The declaration as 1C-Bitrix writes it (double quotes), then the streamed body.
+    # Each document is rendered to text and encoded by Python's codec with character references
+    # for what the encoding cannot hold: libxml2's own windows-1251 output silently drops some
+    # characters (U+E0001 and friends), which hypothesis found; Python's codec never does.
     out.write(f'<?xml version="1.0" encoding="{codec.lower()}"?>\n'.encode("ascii"))
-    with etree.xmlfile(out, encoding=codec) as xf:
-        with xf.element(ROOT, attributes):
-            if containers:
-                written = _write_containers(xf, documents, version, bitrix_extensions)
-            else:
-                for document in documents:
-                    xf.write(render_document(document, version, bitrix_extensions))
-                    written += 1
+    root = etree.tostring(etree.Element(ROOT, attributes), encoding="unicode")
+    out.write(root[: -len("/>")].rstrip().encode(codec, "xmlcharrefreplace") + b">")
+    written = 0
+    for element in _rendered(documents, version, bitrix_extensions):
+        out.write(etree.tostring(element, encoding="unicode").encode(codec, "xmlcharrefreplace"))
+        written += 1 if element.tag == "Документ" else len(element)
+    out.write(f"</{ROOT}>".encode(codec))
     return written
 
 
-def _write_containers(xf: Any, documents: Iterable[Document], version: float, extensions: bool) -> int:
-    written = 0
+def _rendered(documents: Iterable[Document], version: float, extensions: bool) -> Iterable[Any]:
+    """The root's children: one ``Документ`` each, or (3.x) ``Контейнер`` groups by ``container``."""
+    if version < 3:
+        for document in documents:
+            yield render_document(document, version, extensions)
+        return
     current: Any = None
     key: object = object()
-    for document in documents:
-        group = document.container if document.container is not None else ("doc", written)
+    for index, document in enumerate(documents):
+        group = document.container if document.container is not None else ("alone", index)
         if current is None or group != key:
             if current is not None:
-                xf.write(current)
+                yield current
             current = etree.Element("Контейнер")
             key = group
         current.append(render_document(document, version, extensions))
-        written += 1
     if current is not None:
-        xf.write(current)
-    return written
+        yield current
 
 
 def _version_number(schema_version: str) -> float:
@@ -184,8 +185,9 @@ def render_document(doc: Document, version: float, extensions: bool) -> Any:
     _add(el, "Сумма", _num(doc.amount) if doc.amount is not None else "0")
     if extensions:
         if version > 2.05:
-            _opt(el, "НомерВерсии", doc.version)
-            _opt(el, "Номер1С", doc.number_1c)
+            # 1C-Bitrix prints both always, empty when unknown (protocol.md §9.2 rows 9-10).
+            _add(el, "НомерВерсии", doc.version)
+            _add(el, "Номер1С", doc.number_1c)
             if doc.date_1c is not None:
                 _add(el, "Дата1С", doc.date_1c.isoformat())
         _opt_bool(el, "ПометкаУдаления", doc.deleted)

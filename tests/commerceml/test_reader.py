@@ -124,7 +124,9 @@ def test_classic_offers_prices_quantity_and_stock_attributes() -> None:
     assert [(t.id, t.currency) for t in price_types] == [("pt-retail", "RUB"), ("pt-wholesale", "RUB")]
     assert price_types[0].tax is not None and price_types[0].tax.included is True
     assert [w.id for w in of_type(entities, Warehouse)] == ["wh-main", "wh-shop"]
-    offer = by_id(entities, Offer, "a1b2c3d4-0000-4000-8000-000000000101#c0ffee00-0000-4000-8000-000000000042")
+    offer = by_id(
+        entities, Offer, "a1b2c3d4-0000-4000-8000-000000000101#c0ffee00-0000-4000-8000-000000000042"
+    )
     assert offer.product_id == "a1b2c3d4-0000-4000-8000-000000000101"
     assert offer.characteristic_id == "c0ffee00-0000-4000-8000-000000000042"
     assert offer.characteristics == (Characteristic("Размер", "42"),)
@@ -226,7 +228,9 @@ def test_changes_only_as_element_and_attribute() -> None:
       <Предложения/></ПакетПредложений></КоммерческаяИнформация>""".encode()
     _, summary = read_every_way(attribute)
     assert summary.changes_only is True
-    absent = """<КоммерческаяИнформация ВерсияСхемы="2.03"><Каталог><Товары/></Каталог></КоммерческаяИнформация>"""
+    absent = (
+        """<КоммерческаяИнформация ВерсияСхемы="2.03"><Каталог><Товары/></Каталог></КоммерческаяИнформация>"""
+    )
     _, summary = read_every_way(absent.encode())
     assert summary.changes_only is None
     assert summary.role is FileRole.GOODS
@@ -389,7 +393,9 @@ def test_memory_stays_flat_the_tree_never_grows() -> None:
             f"<Значение>{i}</Значение></ЗначениеРеквизита></ЗначенияРеквизитов></Товар>"
             for i in range(n)
         )
-        return f'<КоммерческаяИнформация ВерсияСхемы="2.08"><Каталог><Товары>{items}</Товары></Каталог>'.encode()
+        return (
+            f'<КоммерческаяИнформация ВерсияСхемы="2.08"><Каталог><Товары>{items}</Товары></Каталог>'.encode()
+        )
 
     from commerceml import Reader
 
