@@ -3,7 +3,8 @@
 Used for the ``data`` column of every stored entity and for the content hash that lets an unchanged
 entity be skipped. ``Decimal`` becomes a string (never a float), dates and times ISO strings, tuples
 lists; ``None`` fields and empty tuples are left out so the encoding stays small and stable when the
-model grows optional fields. :func:`decode` rebuilds the dataclass from its type hints.
+model grows optional fields (an empty tuple whose default is ``None`` is kept: ``Offer.stock == ()``
+is an empty stock section, not an absent one). :func:`decode` rebuilds the dataclass from its type hints.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ def encode(obj: Any) -> Json:
     out: Json = {}
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
-        if value is None or value == ():
-            continue
+        if value is None or (value == () and f.default == ()):
+            continue  # the default; an empty tuple where the default is None (an empty section) is kept
         out[f.name] = _encode_value(value)
     return out
 

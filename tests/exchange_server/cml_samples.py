@@ -67,8 +67,7 @@ def goods(
 ) -> str:
     flag = "true" if changes_only else "false"
     return root(
-        classifier(groups)
-        + f'<Каталог СодержитТолькоИзменения="{flag}"><Ид>cat-1</Ид>'
+        classifier(groups) + f'<Каталог СодержитТолькоИзменения="{flag}"><Ид>cat-1</Ид>'
         "<ИдКлассификатора>cls-1</ИдКлассификатора>"
         f"<Наименование>Каталог</Наименование><Товары>{''.join(products)}</Товары></Каталог>"
     )

@@ -95,9 +95,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exchange_files")),
     )
-    op.create_index(
-        "ix_exchange_files_package_name", "exchange_files", ["package_id", "name"], unique=True
-    )
+    op.create_index("ix_exchange_files_package_name", "exchange_files", ["package_id", "name"], unique=True)
     op.create_table(
         "exchange_steps",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
