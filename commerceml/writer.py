@@ -202,7 +202,9 @@ def render_document(doc: Document, version: float, extensions: bool) -> Any:
         _taxes(el, doc.taxes)
     if doc.discounts:
         _discounts(el, doc.discounts)
-    if doc.warehouses:
+    if doc.warehouses and (extensions or version >= 2.07):
+        # Document-level Склады (pickup stores) exist in the schema from 2.07; 1C-Bitrix prints them
+        # whatever the version, so they are left out only of strict output for older versions.
         stores = _add(el, "Склады", None)
         for store in doc.warehouses:
             stores.append(_warehouse(store))
