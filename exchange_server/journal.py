@@ -226,8 +226,10 @@ async def add_unpacked_files(
         row.last_chunk_size = None
 
 
-async def mark_unpacked(db: AsyncSession, file_id: int) -> None:
-    await db.execute(update(ExchangeFile).where(ExchangeFile.id == file_id).values(unpacked=True))
+async def mark_unpacked(db: AsyncSession, file_id: int, *, sha256: str) -> None:
+    await db.execute(
+        update(ExchangeFile).where(ExchangeFile.id == file_id).values(unpacked=True, sha256=sha256)
+    )
 
 
 async def set_import_state(

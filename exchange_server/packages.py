@@ -85,11 +85,12 @@ async def ensure_unpacked(ex: Exchange, package_id: str, root: Path, job: Import
             if job is not None:
                 job.report(MSG_UNPACKING)
             archive = resolve_in(root, PurePosixPath(name))
+            sha256, _ = await asyncio.to_thread(_hash_file, archive)
             names = await asyncio.to_thread(unpack_archive, archive, root, ex.limits)
             entries = await asyncio.to_thread(_sizes, root, names)
             async with ex.sessionmaker.begin() as db:
                 await journal.add_unpacked_files(db, package_id, entries)
-                await journal.mark_unpacked(db, file_id)
+                await journal.mark_unpacked(db, file_id, sha256=sha256)
             log.info("package %s: unpacked %s (%d files)", package_id, name, len(names))
         if archives and job is not None:
             job.report(MSG_UNPACKED)
