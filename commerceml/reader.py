@@ -230,7 +230,10 @@ class Reader:
         docinfo = root.getroottree().docinfo
         if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
             raise self._fail(
-                ForbiddenXML("DOCTYPE and entity declarations are not allowed in CommerceML", line=1)
+                ForbiddenXML(
+                    "DOCTYPE and entity declarations are not allowed in CommerceML",
+                    line=self._doctype_line(root),
+                )
             )
         if conv.ln(root.tag) != ROOT:
             raise self._fail(
@@ -248,6 +251,13 @@ class Reader:
             if conv.ln(k) not in ("ВерсияСхемы", "ДатаФормирования") and not k.startswith("{")
         )
         return [DocumentHeader(version, conv.attr(root, "ДатаФормирования"), attributes)]
+
+    def _doctype_line(self, root: Any) -> int | None:
+        """The line of ``<!DOCTYPE``: found in the head of the file, else bounded by the root's line."""
+        index = self._head.find(b"<!DOCTYPE")
+        if index >= 0:
+            return self._head[:index].count(b"\n") + 1
+        return _line(root)
 
     def _handle(self, el: Any, out: list[Entity]) -> None:
         name = conv.ln(el.tag)
