@@ -6,10 +6,12 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table, func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exchange_server.db import tables
+from exchange_server.db.engine import make_engine
 from exchange_server.errors import ImportFailed
 from exchange_server.importer import CatalogImporter
 from exchange_server.store import queries
@@ -321,9 +323,15 @@ async def test_image_paths_relative_to_the_file_and_traversal_refused(
     assert sum("refused" in w for w in result.warnings) == 2
 
 
-async def test_database_error_is_wrapped(sessionmaker: Maker, tmp_path: Path) -> None:
-    async with sessionmaker() as session, session.begin():
-        await session.execute(text("DROP TABLE product_images"))
-    with pytest.raises(ImportFailed) as caught:
-        await _import(sessionmaker, tmp_path, "import.xml", _catalog())
+async def test_database_error_is_wrapped(tmp_path: Path) -> None:
+    # A database without the schema (never migrated): every write fails. Not the shared test
+    # database: dropping a table there would break the tests that follow.
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/unmigrated.db")
+    try:
+        maker = async_sessionmaker(engine, expire_on_commit=False)
+        with pytest.raises(ImportFailed) as caught:
+            await _import(maker, tmp_path, "import.xml", _catalog())
+    finally:
+        await engine.dispose()
     assert "базы данных" in caught.value.reply_text
+    assert isinstance(caught.value.__cause__, SQLAlchemyError)
