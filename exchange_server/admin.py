@@ -7,15 +7,16 @@ with every step (mode, file, answer, bytes, duration).
 
 from __future__ import annotations
 
-import binascii
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Final
 
-from aiohttp import BasicAuth, web
+from aiohttp import web
 
 from exchange_server import journal
+from exchange_server.errors import AuthError
 from exchange_server.keys import SESSIONMAKER
+from exchange_server.protocol import decode_basic
 from exchange_server.settings import Settings
 
 __all__ = ["SETTINGS", "admin_auth", "setup_journal_api"]
@@ -28,17 +29,17 @@ REALM: Final = 'Basic realm="cml-exchange admin", charset="UTF-8"'
 
 
 def _authorised(request: web.Request, settings: Settings) -> bool:
-    header = request.headers.get("Authorization")
-    if not header or settings.admin_password is None:
+    if settings.admin_password is None:
         return False
     try:
-        auth = BasicAuth.decode(header, encoding="utf-8")
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        auth = decode_basic(request.headers.get("Authorization"))
+    except AuthError:
         return False
-    user_ok = secrets.compare_digest(auth.login.encode(), settings.admin_user.encode())
-    password_ok = secrets.compare_digest(
-        auth.password.encode(), settings.admin_password.get_secret_value().encode()
-    )
+    if auth is None:
+        return False
+    user_ok = secrets.compare_digest(auth[0].encode(), settings.admin_user.encode())
+    expected = settings.admin_password.get_secret_value().encode()
+    password_ok = secrets.compare_digest(auth[1].encode(), expected)
     return user_ok and password_ok
 
 

@@ -9,7 +9,6 @@ here; anything unexpected becomes one in :func:`exchange_errors` (HTTP 200 alway
 from __future__ import annotations
 
 import asyncio
-import binascii
 import datetime as dt
 import io
 import logging
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 from typing import Final
 from xml.sax.saxutils import escape
 
-from aiohttp import BasicAuth, web
+from aiohttp import web
 
 from commerceml.writer import write_orders
 from exchange_server import journal
@@ -53,6 +52,7 @@ from exchange_server.protocol import (
     State,
     XmlReply,
     auth_failure,
+    decode_basic,
     parse_command,
 )
 from exchange_server.uploads import is_zip, receive_chunk, safe_relative_name
@@ -96,22 +96,16 @@ def render(reply: Reply | XmlReply) -> web.Response:
     return response
 
 
-def _basic(request: web.Request) -> BasicAuth | None:
-    header = request.headers.get("Authorization")
-    if not header:
-        return None
-    try:
-        return BasicAuth.decode(header, encoding="utf-8")
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise AuthError(AUTH_FAILED, detail="malformed Authorization header") from None
+def _basic(request: web.Request) -> tuple[str, str] | None:
+    return decode_basic(request.headers.get("Authorization"))
 
 
-def _valid(ex: Exchange, auth: BasicAuth) -> bool:
+def _valid(ex: Exchange, auth: tuple[str, str]) -> bool:
     password = ex.settings.exchange_password
     if password is None:
         return False
-    user_ok = secrets.compare_digest(auth.login.encode(), ex.settings.exchange_user.encode())
-    password_ok = secrets.compare_digest(auth.password.encode(), password.get_secret_value().encode())
+    user_ok = secrets.compare_digest(auth[0].encode(), ex.settings.exchange_user.encode())
+    password_ok = secrets.compare_digest(auth[1].encode(), password.get_secret_value().encode())
     return user_ok and password_ok
 
 
@@ -137,7 +131,7 @@ async def _find_session(ex: Exchange, request: web.Request, cmd: Command) -> Exc
         if sid:
             session = await journal.load_session(db, sid)
         elif auth is not None:  # a proxy dropped the cookie; Basic still identifies the node
-            session = await journal.latest_session(db, auth.login, cmd.kind)
+            session = await journal.latest_session(db, auth[0], cmd.kind)
         else:
             session = None
     if session is None:
@@ -174,7 +168,7 @@ async def _checkauth(ex: Exchange, request: web.Request, cmd: Command) -> web.Re
     if auth is None or not _valid(ex, auth):
         return render(auth_failure())
     # No rotation ever: this id is the session for the whole exchange (protocol.md §1.2 item 3).
-    session = ExchangeSession.start(cmd.kind, auth.login, sid=secrets.token_urlsafe(24), now=int(time.time()))
+    session = ExchangeSession.start(cmd.kind, auth[0], sid=secrets.token_urlsafe(24), now=int(time.time()))
     async with ex.sessionmaker.begin() as db:
         await journal.save_session(db, session, remote=request.remote)
     request[STEP].session_id = session.sid

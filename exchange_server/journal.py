@@ -409,19 +409,20 @@ async def list_exchanges(
         )
     items = []
     for s in sessions:
+        own = packages_by_session.get(s.id, [])
         item: dict[str, Any] = {
             "id": s.id,
             "kind": s.kind,
             "user": s.user,
             "state": s.state,
-            "outcome": "failure" if s.state == "error" else ("success" if s.state in _SUCCESS else "open"),
+            "outcome": _outcome(s.state, own[-1]["state"] if own else None),
             "error": s.error,
             "version": s.version,
             "remote": s.remote,
             "created_at": _iso(s.created_at),
             "updated_at": _iso(s.updated_at),
             "steps_count": step_counts.get(s.id, 0),
-            "packages": packages_by_session.get(s.id, []),
+            "packages": own,
         }
         if with_steps:
             item["steps"] = steps.get(s.id, [])
@@ -430,3 +431,13 @@ async def list_exchanges(
 
 
 _SUCCESS = frozenset({"done", "deactivated", "confirmed"})
+_PACKAGE_DONE = frozenset({"imported", "deactivated", "completed"})
+
+
+def _outcome(session_state: str, last_package_state: str | None) -> str:
+    """failure (the session failed), success (finished, or every file of its last package imported), open."""
+    if session_state == "error":
+        return "failure"
+    if session_state in _SUCCESS or last_package_state in _PACKAGE_DONE:
+        return "success"
+    return "open"

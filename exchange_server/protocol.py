@@ -24,6 +24,8 @@ line exactly ``success``/``progress``/``failure``, no BOM, HTTP 200 always.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
 import hashlib
 import re
@@ -57,6 +59,7 @@ __all__ = [
     "Status",
     "XmlReply",
     "auth_failure",
+    "decode_basic",
     "parse_command",
     "sessid_for",
 ]
@@ -517,3 +520,30 @@ def _opt(value: object) -> str | None:
 def auth_failure() -> Reply:
     """Bitrix's answer to a bad or missing password: HTTP 200 and ``failure`` (protocol.md §1.3)."""
     return Reply.failure(AUTH_FAILED)
+
+
+def decode_basic(header: str | None) -> tuple[str, str] | None:
+    """``Authorization: Basic ...`` as (login, password); None when the header is absent.
+
+    1C sends UTF-8; a login in windows-1251 (older platforms) is accepted too.
+
+    Raises:
+        AuthError: the header is present but is not readable Basic credentials.
+    """
+    if not header:
+        return None
+    scheme, _, encoded = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        raise AuthError(AUTH_FAILED, detail=f"unsupported scheme {scheme!r}")
+    try:
+        raw = base64.b64decode(encoded.strip().encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise AuthError(AUTH_FAILED, detail="bad base64 in Authorization") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1251", "replace")
+    login, sep, password = text.partition(":")
+    if not sep:
+        raise AuthError(AUTH_FAILED, detail="no ':' in Basic credentials")
+    return login, password

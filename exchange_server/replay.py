@@ -60,10 +60,11 @@ class ReplayNode:
             params.setdefault("sessid", self.sessid)  # the 1C-Bitrix module appends it everywhere
         query = {"type": kind, "mode": mode, **params}
         headers = {"Cookie": self.cookie} if self.cookie else {}
-        auth = aiohttp.BasicAuth(self.user, self.password) if mode == "checkauth" else None
+        if mode == "checkauth":
+            headers = {"Authorization": aiohttp.encode_basic_auth(self.user, self.password)}
         method = "POST" if data is not None else "GET"
         async with self.http.request(
-            method, self.url, params=query, data=data, headers=headers, auth=auth
+            method, self.url, params=query, data=data, headers=headers
         ) as r:
             body = await r.read()
             if r.status != 200:
