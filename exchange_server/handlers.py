@@ -356,6 +356,10 @@ async def exchange_errors(
         response = render(Reply.failure(exc.reply_text))
     except web.HTTPException:
         raise
+    except asyncio.CancelledError:  # 1C hung up mid-request: journal it, then let aiohttp unwind
+        log.warning("%s %s: client went away", request.method, request.path_qs)
+        await asyncio.shield(_journal_step(request, step, None, started_at, clock))
+        raise
     except Exception:  # the one catch-all of the exchange (STYLE.md §2.7): 1C must get a failure line
         log.exception("%s %s crashed", request.method, request.path_qs)
         response = render(Reply.failure(MSG_INTERNAL))
@@ -364,12 +368,18 @@ async def exchange_errors(
 
 
 async def _journal_step(
-    request: web.Request, step: Step, response: web.StreamResponse, started_at: dt.datetime, clock: float
+    request: web.Request,
+    step: Step,
+    response: web.StreamResponse | None,
+    started_at: dt.datetime,
+    clock: float,
 ) -> None:
     body = response.body if isinstance(response, web.Response) else None
     raw = bytes(body) if isinstance(body, bytes | bytearray) else b""
     text = raw.decode("cp1251", "replace")
-    if text.startswith("<?xml"):
+    if response is None:
+        status, text = "interrupted", "the client closed the connection before the answer"
+    elif text.startswith("<?xml"):
         status, text = "xml", f"{len(raw)} bytes of XML"
     else:
         first = text.split("\n", 1)[0]
