@@ -63,9 +63,9 @@ class ReplayNode:
         if mode == "checkauth":
             headers = {"Authorization": aiohttp.encode_basic_auth(self.user, self.password)}
         method = "POST" if data is not None else "GET"
-        async with self.http.request(
-            method, self.url, params=query, data=data, headers=headers
-        ) as r:
+        # A file-like body: aiohttp streams it (raw bytes over 1 MiB would block the loop).
+        payload = io.BytesIO(data) if data is not None else None
+        async with self.http.request(method, self.url, params=query, data=payload, headers=headers) as r:
             body = await r.read()
             if r.status != 200:
                 raise ExchangeFailed(f"{mode}: HTTP {r.status}: {body[:200]!r}")

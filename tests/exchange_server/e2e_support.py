@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from aiohttp.test_utils import TestServer
@@ -214,7 +214,13 @@ def expected_catalog(paths: Sequence[Path]) -> tuple[dict[str, Product], dict[st
     return products, offers
 
 
-async def all_products(live: Live) -> list[dict[str, Any]]:
+class ApiView(Protocol):
+    """Anything that can GET the operator API as the admin."""
+
+    async def api(self, path: str, **params: str | int) -> Any: ...
+
+
+async def all_products(live: ApiView) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     while True:
         page = await live.api("/api/products", limit=1000, offset=len(items))
@@ -223,7 +229,7 @@ async def all_products(live: Live) -> list[dict[str, Any]]:
             return items
 
 
-async def check_catalog(live: Live, paths: Sequence[Path], *, max_details: int = 400) -> int:
+async def check_catalog(live: ApiView, paths: Sequence[Path], *, max_details: int = 400) -> int:
     """Assert the API shows exactly what the files hold; returns how many offers were compared."""
     products, offers = expected_catalog(paths)
     listing = await all_products(live)
