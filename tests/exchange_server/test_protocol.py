@@ -24,6 +24,7 @@ from exchange_server.protocol import (
     State,
     Status,
     auth_failure,
+    decode_basic,
     parse_command,
     sessid_for,
 )
@@ -271,3 +272,27 @@ def test_record_round_trip() -> None:
     assert again == session
     session.fail("boom")
     assert ExchangeSession.from_record(session.to_record()).state is State.ERROR
+
+
+# --- Basic credentials ----------------------------------------------------------------------------
+
+
+def _basic(raw: bytes) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(raw).decode()
+
+
+def test_decode_basic() -> None:
+    assert decode_basic(None) is None
+    assert decode_basic("") is None
+    assert decode_basic(_basic(b"1c:pa:ss")) == ("1c", "pa:ss")
+    assert decode_basic(_basic("Администратор:пароль".encode())) == ("Администратор", "пароль")
+    assert decode_basic(_basic("Обмен:1".encode("cp1251"))) == ("Обмен", "1")
+    assert decode_basic("basic " + _basic(b"a:b").split()[1]) == ("a", "b")
+
+
+@pytest.mark.parametrize("header", ["Bearer abc", "Basic !!!", _basic(b"no-colon"), "Basic"])
+def test_decode_basic_refuses_garbage(header: str) -> None:
+    with pytest.raises(AuthError):
+        decode_basic(header)
