@@ -55,20 +55,26 @@ from commerceml.model import (
 Element = Any
 T = TypeVar("T")
 
-_LOCAL: dict[str, str] = {}
 
+class _LocalNames(dict[Any, str]):
+    """``LOCAL[el.tag]``: the local name of a tag, computed once per distinct tag (a C-level lookup
+    on the hot path; comments and processing instructions, whose tag is not a string, map to '')."""
 
-def ln(tag: Any) -> str:
-    """Local name of a tag, cached (there are only a few hundred distinct tags)."""
-    try:
-        return _LOCAL[tag]
-    except (KeyError, TypeError):
+    def __missing__(self, tag: Any) -> str:
         if not isinstance(tag, str):
             return ""
         brace = tag.rfind("}")
         name = tag[brace + 1 :] if brace >= 0 else tag
-        _LOCAL[tag] = name
+        self[tag] = name
         return name
+
+
+LOCAL = _LocalNames()
+
+
+def ln(tag: Any) -> str:
+    """Local name of a tag (``{urn:...}Товар`` -> ``Товар``)."""
+    return LOCAL[tag]
 
 
 def text(el: Element) -> str:
@@ -101,12 +107,33 @@ def _read(parse: Callable[[str | None], T], raw: str | None, el: Element, path: 
         raise InvalidValue(str(exc), line=el.sourceline, path=path) from None
 
 
+_PLAIN_NUMBER = _values.PLAIN_NUMBER.fullmatch
+_TRUE_FALSE = {"true": True, "false": False}
+
+
 def dec(el: Element, path: str) -> Decimal | None:
-    return _read(_values.parse_decimal, el.text, el, f"{path}/{ln(el.tag)}")
+    """The element's number; the path for the error message is built only when there is one."""
+    raw = el.text
+    if raw is not None:
+        value = raw.strip()
+        if _PLAIN_NUMBER(value):  # the fast path: what 1C writes almost always
+            return Decimal(value)
+    try:
+        return _values.parse_decimal(raw)
+    except ValueError as exc:
+        raise InvalidValue(str(exc), line=el.sourceline, path=f"{path}/{LOCAL[el.tag]}") from None
 
 
 def flag(el: Element, path: str) -> bool | None:
-    return _read(_values.parse_bool, el.text, el, f"{path}/{ln(el.tag)}")
+    raw = el.text
+    if raw is not None:
+        value = _TRUE_FALSE.get(raw.strip())
+        if value is not None:
+            return value
+    try:
+        return _values.parse_bool(raw)
+    except ValueError as exc:
+        raise InvalidValue(str(exc), line=el.sourceline, path=f"{path}/{LOCAL[el.tag]}") from None
 
 
 def flatten(el: Element, prefix: str, out: list[tuple[str, str]]) -> None:
@@ -115,11 +142,11 @@ def flatten(el: Element, prefix: str, out: list[tuple[str, str]]) -> None:
         out.append((f"{prefix}/@{ln(key)}", value.strip()))
     children = [c for c in el if isinstance(c.tag, str)]
     if not children:
-        if not el.attrib or text(el):
-            out.append((prefix, text(el)))
+        if not el.attrib or (el.text or "").strip():
+            out.append((prefix, (el.text or "").strip()))
         return
     for child in children:
-        flatten(child, f"{prefix}/{ln(child.tag)}", out)
+        flatten(child, f"{prefix}/{LOCAL[child.tag]}", out)
 
 
 def _extra_attrs(el: Element, known: frozenset[str], out: list[tuple[str, str]]) -> None:
@@ -136,7 +163,7 @@ def _require(value: str | None, el: Element, path: str, what: str) -> str:
 
 
 def _ids(el: Element) -> tuple[str, ...]:
-    return tuple(v for c in el if ln(c.tag) == "Ид" and (v := text(c)))
+    return tuple(v for c in el if LOCAL[c.tag] == "Ид" and (v := (c.text or "").strip()))
 
 
 # --- small shared pieces --------------------------------------------------------------------
@@ -146,16 +173,16 @@ def requisites(el: Element) -> tuple[Requisite, ...]:
     """``ЗначенияРеквизитов``: name + one or more ``Значение`` (some configurations send several)."""
     result: list[Requisite] = []
     for item in el:
-        if ln(item.tag) != "ЗначениеРеквизита":
+        if LOCAL[item.tag] != "ЗначениеРеквизита":
             continue
         name = ""
         values: list[str] = []
         for child in item:
-            tag = ln(child.tag)
+            tag = LOCAL[child.tag]
             if tag == "Наименование":
-                name = text(child)
+                name = (child.text or "").strip()
             elif tag == "Значение":
-                values.append(text(child))
+                values.append((child.text or "").strip())
         result.append(Requisite(name, tuple(values)))
     return tuple(result)
 
@@ -163,21 +190,21 @@ def requisites(el: Element) -> tuple[Requisite, ...]:
 def property_values(el: Element) -> tuple[PropertyValue, ...]:
     result: list[PropertyValue] = []
     for item in el:
-        if ln(item.tag) not in ("ЗначенияСвойства", "ЗначениеСвойства"):
+        if LOCAL[item.tag] not in ("ЗначенияСвойства", "ЗначениеСвойства"):
             continue
         pid = ""
         name: str | None = None
         values: list[str] = []
         for child in item:
-            tag = ln(child.tag)
+            tag = LOCAL[child.tag]
             if tag == "Ид":
-                pid = text(child)
+                pid = (child.text or "").strip()
             elif tag == "Значение":
-                values.append(text(child))
+                values.append((child.text or "").strip())
             elif tag == "Наименование":
-                name = opt(child)
+                name = (child.text or "").strip() or None
             elif tag == "ИдЗначения":
-                values.append(text(child))
+                values.append((child.text or "").strip())
         result.append(PropertyValue(pid, tuple(values), name))
     return tuple(result)
 
@@ -185,15 +212,15 @@ def property_values(el: Element) -> tuple[PropertyValue, ...]:
 def tax_rates(el: Element) -> tuple[TaxRate, ...]:
     result: list[TaxRate] = []
     for item in el:
-        if ln(item.tag) != "СтавкаНалога":
+        if LOCAL[item.tag] != "СтавкаНалога":
             continue
         name = rate = ""
         for child in item:
-            tag = ln(child.tag)
+            tag = LOCAL[child.tag]
             if tag == "Наименование":
-                name = text(child)
+                name = (child.text or "").strip()
             elif tag == "Ставка":
-                rate = text(child)
+                rate = (child.text or "").strip()
         result.append(TaxRate(name, rate))
     return tuple(result)
 
@@ -202,9 +229,9 @@ def tax(el: Element, path: str) -> Tax:
     name = ""
     included = excise = None
     for child in el:
-        tag = ln(child.tag)
+        tag = LOCAL[child.tag]
         if tag == "Наименование":
-            name = text(child)
+            name = (child.text or "").strip()
         elif tag == "УчтеноВСумме":
             included = flag(child, path)
         elif tag == "Акциз":
@@ -215,22 +242,22 @@ def tax(el: Element, path: str) -> Tax:
 def tax_sums(el: Element, path: str) -> tuple[TaxSum, ...]:
     result: list[TaxSum] = []
     for item in el:
-        if ln(item.tag) != "Налог":
+        if LOCAL[item.tag] != "Налог":
             continue
         name = ""
         included = None
         amount = None
         rate = None
         for child in item:
-            tag = ln(child.tag)
+            tag = LOCAL[child.tag]
             if tag == "Наименование":
-                name = text(child)
+                name = (child.text or "").strip()
             elif tag == "УчтеноВСумме":
                 included = flag(child, f"{path}/Налог")
             elif tag == "Сумма":
                 amount = dec(child, f"{path}/Налог")
             elif tag == "Ставка":
-                rate = opt(child)
+                rate = (child.text or "").strip() or None
         result.append(TaxSum(name, included, amount, rate))
     return tuple(result)
 
@@ -238,15 +265,15 @@ def tax_sums(el: Element, path: str) -> tuple[TaxSum, ...]:
 def discounts(el: Element, path: str) -> tuple[Discount, ...]:
     result: list[Discount] = []
     for item in el:
-        if ln(item.tag) != "Скидка":
+        if LOCAL[item.tag] != "Скидка":
             continue
         name = None
         amount = percent = None
         included = None
         for child in item:
-            tag = ln(child.tag)
+            tag = LOCAL[child.tag]
             if tag == "Наименование":
-                name = opt(child)
+                name = (child.text or "").strip() or None
             elif tag == "Сумма":
                 amount = dec(child, f"{path}/Скидка")
             elif tag == "Процент":
@@ -260,18 +287,18 @@ def discounts(el: Element, path: str) -> tuple[Discount, ...]:
 def characteristics(el: Element) -> tuple[Characteristic, ...]:
     result: list[Characteristic] = []
     for item in el:
-        if ln(item.tag) != "ХарактеристикаТовара":
+        if LOCAL[item.tag] != "ХарактеристикаТовара":
             continue
         name = value = ""
         cid = None
         for child in item:
-            tag = ln(child.tag)
+            tag = LOCAL[child.tag]
             if tag == "Наименование":
-                name = text(child)
+                name = (child.text or "").strip()
             elif tag == "Значение":
-                value = text(child)
+                value = (child.text or "").strip()
             elif tag == "Ид":
-                cid = opt(child)
+                cid = (child.text or "").strip() or None
         result.append(Characteristic(name, value, cid))
     return tuple(result)
 
@@ -279,19 +306,19 @@ def characteristics(el: Element) -> tuple[Characteristic, ...]:
 def base_unit(el: Element, path: str) -> Unit:
     """``БазоваяЕдиница``: 2.0x attributes + text, or 3.1 text reference, plus ``Пересчет``."""
     recalculations: list[UnitRecalculation] = []
-    for child in el:
-        if ln(child.tag) == "Пересчет":
+    for child in el if len(el) else ():
+        if LOCAL[child.tag] == "Пересчет":
             unit = ""
             ratio = None
             for part in child:
-                tag = ln(part.tag)
+                tag = LOCAL[part.tag]
                 if tag == "Единица":
-                    unit = text(part)
+                    unit = (part.text or "").strip()
                 elif tag == "Коэффициент":
                     ratio = dec(part, f"{path}/БазоваяЕдиница/Пересчет")
             recalculations.append(UnitRecalculation(unit, ratio))
     code = attr(el, "Код")
-    name = opt(el)
+    name = (el.text or "").strip() or None
     full_name = attr(el, "НаименованиеПолное")
     international = attr(el, "МеждународноеСокращение")
     if code is None and full_name is None and international is None and name is not None:
@@ -312,13 +339,13 @@ def unit_element(el: Element, path: str) -> Unit:
     deleted = False
     version = None
     for child in el:
-        tag = ln(child.tag)
+        tag = LOCAL[child.tag]
         if tag == "ПометкаУдаления":
             deleted = bool(flag(child, path))
         elif tag == "НомерВерсии":
-            version = opt(child)
+            version = (child.text or "").strip() or None
         else:
-            values[tag] = opt(child)
+            values[tag] = (child.text or "").strip() or None
     return Unit(
         code=values.get("Код"),
         name=values.get("НаименованиеКраткое"),
@@ -334,17 +361,17 @@ def address(el: Element) -> Address:
     presentation = None
     fields: list[AddressField] = []
     for child in el:
-        tag = ln(child.tag)
+        tag = LOCAL[child.tag]
         if tag == "Представление":
-            presentation = opt(child)
+            presentation = (child.text or "").strip() or None
         elif tag == "АдресноеПоле":
             ftype = value = ""
             for part in child:
-                ptag = ln(part.tag)
+                ptag = LOCAL[part.tag]
                 if ptag == "Тип":
-                    ftype = text(part)
+                    ftype = (part.text or "").strip()
                 elif ptag == "Значение":
-                    value = text(part)
+                    value = (part.text or "").strip()
             fields.append(AddressField(ftype, value))
     return Address(presentation, tuple(fields))
 
@@ -352,18 +379,18 @@ def address(el: Element) -> Address:
 def contacts(el: Element) -> tuple[Contact, ...]:
     result: list[Contact] = []
     for item in el:
-        if ln(item.tag) != "Контакт":
+        if LOCAL[item.tag] != "Контакт":
             continue
         ctype = value = ""
         comment = None
         for child in item:
-            tag = ln(child.tag)
+            tag = LOCAL[child.tag]
             if tag == "Тип":
-                ctype = text(child)
+                ctype = (child.text or "").strip()
             elif tag == "Значение":
-                value = text(child)
+                value = (child.text or "").strip()
             elif tag == "Комментарий":
-                comment = opt(child)
+                comment = (child.text or "").strip() or None
         result.append(Contact(ctype, value, comment))
     return tuple(result)
 
@@ -371,22 +398,22 @@ def contacts(el: Element) -> tuple[Contact, ...]:
 def bank_accounts(el: Element) -> tuple[BankAccount, ...]:
     result: list[BankAccount] = []
     for item in el:
-        if ln(item.tag) != "РасчетныйСчет":
+        if LOCAL[item.tag] != "РасчетныйСчет":
             continue
         number = bank_name = bik = bank_address = corr = None
         for child in item:
-            tag = ln(child.tag)
+            tag = LOCAL[child.tag]
             if tag == "НомерСчета":
-                number = opt(child)
+                number = (child.text or "").strip() or None
             elif tag == "Банк":
                 for part in child:
-                    ptag = ln(part.tag)
+                    ptag = LOCAL[part.tag]
                     if ptag == "Наименование":
-                        bank_name = opt(part)
+                        bank_name = (part.text or "").strip() or None
                     elif ptag == "БИК":
-                        bik = opt(part)
+                        bik = (part.text or "").strip() or None
                     elif ptag == "СчетКорреспондентский":
-                        corr = opt(part)
+                        corr = (part.text or "").strip() or None
                     elif ptag == "Адрес":
                         bank_address = address(part).presentation
         result.append(BankAccount(number, bank_name, bik, bank_address, corr))
@@ -416,10 +443,10 @@ def counterparty(el: Element, path: str) -> Counterparty:
     extra: list[tuple[str, str]] = []
     reps: list[Representative] = []
     for child in el:
-        tag = ln(child.tag)
+        tag = LOCAL[child.tag]
         field_name = _COUNTERPARTY_TEXT.get(tag)
         if field_name is not None:
-            values[field_name] = opt(child)
+            values[field_name] = (child.text or "").strip() or None
         elif tag == "ПометкаУдаления":
             values["deleted"] = bool(flag(child, path))
         elif tag == "АдресРегистрации":
@@ -434,7 +461,7 @@ def counterparty(el: Element, path: str) -> Counterparty:
             values["bank_accounts"] = bank_accounts(child)
         elif tag == "Представители":
             for rep in child:
-                if ln(rep.tag) == "Представитель":
+                if LOCAL[rep.tag] == "Представитель":
                     reps.append(_representative(rep))
         elif isinstance(child.tag, str):
             flatten(child, tag, extra)
@@ -445,17 +472,17 @@ def _representative(el: Element) -> Representative:
     # Either <Представитель><Контрагент>{Отношение, Ид, Наименование}</...> or the fields directly.
     holder = el
     for child in el:
-        if ln(child.tag) == "Контрагент":
+        if LOCAL[child.tag] == "Контрагент":
             holder = child
     relation = rid = name = None
     for child in holder:
-        tag = ln(child.tag)
+        tag = LOCAL[child.tag]
         if tag == "Отношение":
-            relation = opt(child)
+            relation = (child.text or "").strip() or None
         elif tag == "Ид":
-            rid = opt(child)
+            rid = (child.text or "").strip() or None
         elif tag == "Наименование":
-            name = opt(child)
+            name = (child.text or "").strip() or None
     return Representative(relation, rid, name)
 
 
@@ -466,7 +493,7 @@ def group_tree(el: Element, path: str, parent_id: str | None, out: list[Group]) 
     """Flatten ``Группы`` (recursive) into ``out`` in pre-order: every parent before its children."""
     index = 0
     for item in el:
-        if ln(item.tag) != "Группа":
+        if LOCAL[item.tag] != "Группа":
             continue
         index += 1
         here = f"{path}/Группа[{index}]"
@@ -476,15 +503,15 @@ def group_tree(el: Element, path: str, parent_id: str | None, out: list[Group]) 
         nested: list[Element] = []
         extra: list[tuple[str, str]] = []
         for child in item:
-            tag = ln(child.tag)
+            tag = LOCAL[child.tag]
             if tag == "Ид":
-                gid = text(child)
+                gid = (child.text or "").strip()
             elif tag == "Наименование":
-                name = text(child)
+                name = (child.text or "").strip()
             elif tag == "Описание":
-                description = opt(child)
+                description = (child.text or "").strip() or None
             elif tag == "НомерВерсии":
-                version = opt(child)
+                version = (child.text or "").strip() or None
             elif tag == "ПометкаУдаления":
                 deleted = bool(flag(child, here))
             elif tag == "Группы":
@@ -502,13 +529,13 @@ def property_def(el: Element, path: str) -> Property:
     variants: list[ValueVariant] = []
     extra: list[tuple[str, str]] = []
     for child in el:
-        tag = ln(child.tag)
+        tag = LOCAL[child.tag]
         if tag == "Ид":
-            values["id"] = text(child)
+            values["id"] = (child.text or "").strip()
         elif tag == "Наименование":
-            values["name"] = text(child)
+            values["name"] = (child.text or "").strip()
         elif tag == "ТипЗначений":
-            values["value_type"] = opt(child)
+            values["value_type"] = (child.text or "").strip() or None
         elif tag == "Обязательное":
             values["required"] = flag(child, path)
         elif tag == "Множественное":
@@ -520,24 +547,24 @@ def property_def(el: Element, path: str) -> Property:
         elif tag == "ДляДокументов":
             values["for_documents"] = flag(child, path)
         elif tag == "НомерВерсии":
-            values["version"] = opt(child)
+            values["version"] = (child.text or "").strip() or None
         elif tag == "ПометкаУдаления":
             values["deleted"] = bool(flag(child, path))
         elif tag == "ВариантыЗначений":
             for variant in child:
-                vtag = ln(variant.tag)
+                vtag = LOCAL[variant.tag]
                 if vtag == "Справочник":
                     vid = value = ""
                     for part in variant:
-                        ptag = ln(part.tag)
+                        ptag = LOCAL[part.tag]
                         if ptag == "ИдЗначения":
-                            vid = text(part)
+                            vid = (part.text or "").strip()
                         elif ptag == "Значение":
-                            value = text(part)
+                            value = (part.text or "").strip()
                     variants.append(ValueVariant(vid, value))
                 elif vtag == "Значение":
                     # Older form: a bare list of allowed literal values.
-                    variants.append(ValueVariant("", text(variant)))
+                    variants.append(ValueVariant("", (variant.text or "").strip()))
         elif isinstance(child.tag, str):
             flatten(child, tag, extra)
     pid = _require(values.pop("id", ""), el, path, "Свойство")
@@ -552,17 +579,17 @@ def price_type(el: Element, path: str) -> PriceType:
     deleted = False
     extra: list[tuple[str, str]] = []
     for child in el:
-        tag = ln(child.tag)
+        tag = LOCAL[child.tag]
         if tag == "Ид":
-            pid = text(child)
+            pid = (child.text or "").strip()
         elif tag == "Наименование":
-            name = text(child)
+            name = (child.text or "").strip()
         elif tag == "Валюта":
-            currency = opt(child)
+            currency = (child.text or "").strip() or None
         elif tag == "Налог":
             tax_ = tax(child, f"{path}/Налог")
         elif tag == "НомерВерсии":
-            version = opt(child)
+            version = (child.text or "").strip() or None
         elif tag == "ПометкаУдаления":
             deleted = bool(flag(child, path))
         elif isinstance(child.tag, str):
@@ -575,19 +602,19 @@ def warehouse(el: Element, path: str) -> Warehouse:
     values: dict[str, Any] = {}
     extra: list[tuple[str, str]] = []
     for child in el:
-        tag = ln(child.tag)
+        tag = LOCAL[child.tag]
         if tag == "Ид":
-            wid = text(child)
+            wid = (child.text or "").strip()
         elif tag == "Наименование":
-            values["name"] = opt(child)
+            values["name"] = (child.text or "").strip() or None
         elif tag == "Комментарий":
-            values["comment"] = opt(child)
+            values["comment"] = (child.text or "").strip() or None
         elif tag == "Адрес":
             values["address"] = address(child)
         elif tag == "Контакты":
             values["contacts"] = contacts(child)
         elif tag == "НомерВерсии":
-            values["version"] = opt(child)
+            values["version"] = (child.text or "").strip() or None
         elif tag == "ПометкаУдаления":
             values["deleted"] = bool(flag(child, path))
         elif isinstance(child.tag, str):
@@ -611,25 +638,25 @@ def _header(el: Element, path: str) -> tuple[dict[str, Any], Extra]:
     if attr(el, "Ид") is not None:
         values["id"] = attr(el, "Ид")
     for child in el:
-        tag = ln(child.tag)
+        tag = LOCAL[child.tag]
         if tag in _HEADER_LISTS or not isinstance(child.tag, str):
             continue
         if tag == "Ид":
-            values["id"] = opt(child)
+            values["id"] = (child.text or "").strip() or None
         elif tag == "Наименование":
-            values["name"] = opt(child)
+            values["name"] = (child.text or "").strip() or None
         elif tag == "ИдКлассификатора":
-            values["classifier_id"] = opt(child)
+            values["classifier_id"] = (child.text or "").strip() or None
         elif tag == "ИдКаталога":
-            values["catalog_id"] = opt(child)
+            values["catalog_id"] = (child.text or "").strip() or None
         elif tag == "Описание":
-            values["description"] = opt(child)
+            values["description"] = (child.text or "").strip() or None
         elif tag == "Владелец":
             values["owner"] = counterparty(child, f"{path}/Владелец")
         elif tag == "СодержитТолькоИзменения":
             values["changes_only"] = flag(child, path)
         elif tag == "НомерВерсии":
-            values["version"] = opt(child)
+            values["version"] = (child.text or "").strip() or None
         elif tag == "ПометкаУдаления":
             values["deleted"] = bool(flag(child, path))
         else:
@@ -676,80 +703,99 @@ _DIMENSIONS = {"Вес": "weight", "Длина": "length", "Ширина": "widt
 
 def product(el: Element, path: str) -> Product:
     pid = name = ""
-    values: dict[str, Any] = {}
+    version = barcode = article = description = country = None
+    unit: Unit | None = None
+    maker: Manufacturer | None = None
+    props: tuple[PropertyValue, ...] = ()
+    rates: tuple[TaxRate, ...] = ()
+    reqs: tuple[Requisite, ...] = ()
+    chars: tuple[Characteristic, ...] = ()
+    dimensions: dict[str, Decimal | None] = {}
     groups: list[str] = []
     images: list[str] = []
     extra: list[tuple[str, str]] = []
-    status = attr(el, "Статус")
-    _extra_attrs(el, frozenset({"Статус"}), extra)
+    status = None
+    if el.keys():
+        status = attr(el, "Статус")
+        _extra_attrs(el, frozenset({"Статус"}), extra)
     deleted = False
     for child in el:
-        tag = ln(child.tag)
+        tag = LOCAL[child.tag]
         if tag == "Ид":
-            pid = text(child)
+            pid = (child.text or "").strip()
         elif tag == "Наименование":
-            name = text(child)
+            name = (child.text or "").strip()
         elif tag == "Артикул":
-            values["article"] = opt(child)
-        elif tag in ("Штрихкод", "ШтрихКод"):
-            values["barcode"] = opt(child)
+            article = (child.text or "").strip() or None
         elif tag == "БазоваяЕдиница":
-            values["base_unit"] = base_unit(child, path)
+            unit = base_unit(child, path)
         elif tag == "Группы":
             groups.extend(_ids(child))
         elif tag == "Описание":
-            values["description"] = opt(child)
+            description = (child.text or "").strip() or None
         elif tag == "Картинка":
-            if image := text(child):
+            if image := (child.text or "").strip():
                 images.append(image)
-        elif tag == "Картинки":
-            images.extend(v for c in child if (v := text(c)))
         elif tag == "ЗначенияСвойств":
-            values["property_values"] = property_values(child)
+            props = property_values(child)
         elif tag == "СтавкиНалогов":
-            values["tax_rates"] = tax_rates(child)
+            rates = tax_rates(child)
         elif tag == "ЗначенияРеквизитов":
-            values["requisites"] = requisites(child)
+            reqs = requisites(child)
+        elif tag in ("Штрихкод", "ШтрихКод"):
+            barcode = (child.text or "").strip() or None
+        elif tag == "Картинки":
+            images.extend(v for c in child if (v := (c.text or "").strip()))
         elif tag == "ХарактеристикиТовара":
-            values["characteristics"] = characteristics(child)
+            chars = characteristics(child)
         elif tag == "НомерВерсии":
-            values["version"] = opt(child)
+            version = (child.text or "").strip() or None
         elif tag == "ПометкаУдаления":
             deleted = deleted or bool(flag(child, path))
         elif tag == "Статус":
-            status = opt(child)
+            status = (child.text or "").strip() or None
         elif tag == "Страна":
-            values["country"] = opt(child)
+            country = (child.text or "").strip() or None
         elif tag == "Изготовитель":
-            values["manufacturer"] = _manufacturer(child)
+            maker = _manufacturer(child)
         elif tag in _DIMENSIONS:
-            values[_DIMENSIONS[tag]] = dec(child, path)
+            dimensions[_DIMENSIONS[tag]] = dec(child, path)
         elif isinstance(child.tag, str):
             flatten(child, tag, extra)
     pid = _require(pid, el, path, "Товар")
-    deleted = deleted or status == "Удален"
     return Product(
         pid,
         name,
-        deleted=deleted,
+        version=version,
+        deleted=deleted or status == "Удален",
         status=status,
+        barcode=barcode,
+        article=article,
+        base_unit=unit,
         group_ids=tuple(groups),
+        description=description,
         images=tuple(images),
-        **values,
+        country=country,
+        manufacturer=maker,
+        property_values=props,
+        tax_rates=rates,
+        requisites=reqs,
+        characteristics=chars,
         extra=tuple(extra),
+        **dimensions,
     )
 
 
 def _manufacturer(el: Element) -> Manufacturer:
     mid = name = official = None
     for child in el:
-        tag = ln(child.tag)
+        tag = LOCAL[child.tag]
         if tag == "Ид":
-            mid = opt(child)
+            mid = (child.text or "").strip() or None
         elif tag == "Наименование":
-            name = opt(child)
+            name = (child.text or "").strip() or None
         elif tag == "ОфициальноеНаименование":
-            official = opt(child)
+            official = (child.text or "").strip() or None
     return Manufacturer(mid, name, official)
 
 
@@ -760,39 +806,52 @@ def prices(el: Element, path: str) -> tuple[Price, ...]:
     result: list[Price] = []
     index = 0
     for item in el:
-        if ln(item.tag) != "Цена":
+        if LOCAL[item.tag] != "Цена":
             continue
         index += 1
         here = f"{path}/Цены/Цена[{index}]"
         type_id = ""
-        value: Decimal | None = None
-        values: dict[str, Any] = {}
+        value = ratio = min_quantity = None
+        currency = unit = presentation = None
+        tax_: Tax | None = None
         extra: list[tuple[str, str]] = []
         for child in item:
-            tag = ln(child.tag)
+            tag = LOCAL[child.tag]
             if tag == "ИдТипаЦены":
-                type_id = text(child)
+                type_id = (child.text or "").strip()
             elif tag == "ЦенаЗаЕдиницу":
                 value = dec(child, here)
             elif tag == "Валюта":
-                values["currency"] = opt(child)
-            elif tag == "Единица":
-                values["unit"] = opt(child)
+                currency = (child.text or "").strip() or None
             elif tag == "Коэффициент":
-                values["ratio"] = dec(child, here)
+                ratio = dec(child, here)
             elif tag == "Представление":
-                values["presentation"] = opt(child)
+                presentation = (child.text or "").strip() or None
+            elif tag == "Единица":
+                unit = (child.text or "").strip() or None
             elif tag in ("МинКоличество", "КоличествоОт"):
-                values["min_quantity"] = dec(child, here)
+                min_quantity = dec(child, here)
             elif tag == "Налог":
-                values["tax"] = tax(child, f"{here}/Налог")
+                tax_ = tax(child, f"{here}/Налог")
             elif isinstance(child.tag, str):
                 flatten(child, tag, extra)
         if not type_id:
             raise MissingElement("Цена has no ИдТипаЦены", line=item.sourceline, path=here)
         if value is None:
             raise MissingElement("Цена has no ЦенаЗаЕдиницу", line=item.sourceline, path=here)
-        result.append(Price(type_id, value, **values, extra=tuple(extra)))
+        result.append(
+            Price(
+                type_id,
+                value,
+                currency=currency,
+                unit=unit,
+                ratio=ratio,
+                presentation=presentation,
+                min_quantity=min_quantity,
+                tax=tax_,
+                extra=tuple(extra),
+            )
+        )
     return tuple(result)
 
 
@@ -800,17 +859,17 @@ def _rests(el: Element, path: str, stock: list[Stock]) -> Decimal | None:
     """``Остатки/Остаток/{Склад{Ид, Количество} | Количество}``; returns the total when given."""
     total: Decimal | None = None
     for rest in el:
-        if ln(rest.tag) != "Остаток":
+        if LOCAL[rest.tag] != "Остаток":
             continue
         for child in rest:
-            tag = ln(child.tag)
+            tag = LOCAL[child.tag]
             if tag == "Склад":
                 wid = ""
                 qty: Decimal | None = None
                 for part in child:
-                    ptag = ln(part.tag)
+                    ptag = LOCAL[part.tag]
                     if ptag == "Ид":
-                        wid = text(part)
+                        wid = (part.text or "").strip()
                     elif ptag == "Количество":
                         qty = dec(part, f"{path}/Остатки/Остаток/Склад")
                 if not wid:
@@ -827,12 +886,15 @@ def _rests(el: Element, path: str, stock: list[Stock]) -> Decimal | None:
 
 def _stock_attr(el: Element, path: str) -> Stock:
     """``<Склад ИдСклада="..." КоличествоНаСкладе="7"/>`` (2.04+; ``Количество`` also seen)."""
-    wid = attr(el, "ИдСклада")
-    raw = el.get("КоличествоНаСкладе")
+    get = el.get
+    wid = (get("ИдСклада") or "").strip()
+    raw = get("КоличествоНаСкладе")
     if raw is None:
-        raw = el.get("Количество")
+        raw = get("Количество")
     if not wid:
         raise MissingElement("Склад has no ИдСклада", line=el.sourceline, path=f"{path}/Склад")
+    if raw is not None and _PLAIN_NUMBER(raw.strip()):
+        return Stock(wid, Decimal(raw.strip()))
     qty = _read(_values.parse_decimal, raw, el, f"{path}/Склад/@КоличествоНаСкладе")
     return Stock(wid, qty if qty is not None else Decimal(0))
 
@@ -840,14 +902,14 @@ def _stock_attr(el: Element, path: str) -> Stock:
 def _stock_list(el: Element, path: str, stock: list[Stock]) -> None:
     """``КоличествоНаСкладах/КоличествоНаСкладе{ИдСклада, Количество}`` (1C-Bitrix vocabulary)."""
     for item in el:
-        if ln(item.tag) != "КоличествоНаСкладе":
+        if LOCAL[item.tag] != "КоличествоНаСкладе":
             continue
         wid = ""
         qty: Decimal | None = None
         for child in item:
-            tag = ln(child.tag)
+            tag = LOCAL[child.tag]
             if tag in ("ИдСклада", "Ид"):
-                wid = text(child)
+                wid = (child.text or "").strip()
             elif tag == "Количество":
                 qty = dec(child, f"{path}/КоличествоНаСкладах/КоличествоНаСкладе")
         if not wid:
@@ -861,54 +923,65 @@ def _stock_list(el: Element, path: str, stock: list[Stock]) -> None:
 
 def offer(el: Element, path: str) -> Offer:
     oid = ""
-    values: dict[str, Any] = {}
+    name = version = barcode = article = None
+    unit: Unit | None = None
+    chars: tuple[Characteristic, ...] = ()
+    props: tuple[PropertyValue, ...] = ()
+    reqs: tuple[Requisite, ...] = ()
+    price_list: tuple[Price, ...] | None = None
+    quantity: Decimal | None = None
     stock: list[Stock] | None = None
     images: list[str] = []
     extra: list[tuple[str, str]] = []
-    status = attr(el, "Статус")
-    _extra_attrs(el, frozenset({"Статус"}), extra)
+    status = None
+    if el.keys():
+        status = attr(el, "Статус")
+        _extra_attrs(el, frozenset({"Статус"}), extra)
     deleted = False
     for child in el:
-        tag = ln(child.tag)
+        tag = LOCAL[child.tag]
         if tag == "Ид":
-            oid = text(child)
+            oid = (child.text or "").strip()
         elif tag == "Цены":
-            values["prices"] = prices(child, path)
-        elif tag == "Количество":
-            values["quantity"] = dec(child, path)
+            price_list = prices(child, path)
         elif tag == "Склад":
-            stock = stock if stock is not None else []
+            if stock is None:
+                stock = []
             stock.append(_stock_attr(child, path))
+        elif tag == "Количество":
+            quantity = dec(child, path)
+        elif tag == "Наименование":
+            name = (child.text or "").strip() or None
+        elif tag == "Артикул":
+            article = (child.text or "").strip() or None
+        elif tag == "БазоваяЕдиница":
+            unit = base_unit(child, path)
+        elif tag == "ХарактеристикиТовара":
+            chars = characteristics(child)
+        elif tag in ("Штрихкод", "ШтрихКод"):
+            barcode = (child.text or "").strip() or None
         elif tag == "Остатки":
-            stock = stock if stock is not None else []
+            if stock is None:
+                stock = []
             total = _rests(child, path, stock)
             if total is not None:
-                values["quantity"] = total
+                quantity = total
         elif tag == "КоличествоНаСкладах":
-            stock = stock if stock is not None else []
+            if stock is None:
+                stock = []
             _stock_list(child, path, stock)
-        elif tag == "Наименование":
-            values["name"] = opt(child)
-        elif tag == "Артикул":
-            values["article"] = opt(child)
-        elif tag in ("Штрихкод", "ШтрихКод"):
-            values["barcode"] = opt(child)
-        elif tag == "БазоваяЕдиница":
-            values["base_unit"] = base_unit(child, path)
-        elif tag == "ХарактеристикиТовара":
-            values["characteristics"] = characteristics(child)
         elif tag == "ЗначенияСвойств":
-            values["property_values"] = property_values(child)
+            props = property_values(child)
         elif tag == "ЗначенияРеквизитов":
-            values["requisites"] = requisites(child)
+            reqs = requisites(child)
         elif tag == "НомерВерсии":
-            values["version"] = opt(child)
+            version = (child.text or "").strip() or None
         elif tag == "ПометкаУдаления":
             deleted = deleted or bool(flag(child, path))
         elif tag == "Статус":
-            status = opt(child)
+            status = (child.text or "").strip() or None
         elif tag == "Картинка":
-            if image := text(child):
+            if image := (child.text or "").strip():
                 images.append(image)
         elif isinstance(child.tag, str):
             flatten(child, tag, extra)
@@ -917,10 +990,19 @@ def offer(el: Element, path: str) -> Offer:
         extra.insert(0, ("Статус", status))
     return Offer(
         oid,
+        name=name,
+        version=version,
         deleted=deleted or status == "Удален",
+        barcode=barcode,
+        article=article,
+        base_unit=unit,
+        characteristics=chars,
+        property_values=props,
+        prices=price_list,
+        quantity=quantity,
         stock=tuple(stock) if stock is not None else None,
+        requisites=reqs,
         images=tuple(images),
-        **values,
         extra=tuple(extra),
     )
 
@@ -942,17 +1024,17 @@ def order_line(el: Element, path: str) -> OrderLine:
     values: dict[str, Any] = {}
     extra: list[tuple[str, str]] = []
     for child in el:
-        tag = ln(child.tag)
+        tag = LOCAL[child.tag]
         if tag == "Ид":
-            lid = text(child)
+            lid = (child.text or "").strip()
         elif tag in _LINE_DECIMALS:
             values[_LINE_DECIMALS[tag]] = dec(child, path)
         elif tag == "Наименование":
-            values["name"] = opt(child)
+            values["name"] = (child.text or "").strip() or None
         elif tag == "ИдКаталога":
-            values["catalog_id"] = opt(child)
+            values["catalog_id"] = (child.text or "").strip() or None
         elif tag == "Артикул":
-            values["article"] = opt(child)
+            values["article"] = (child.text or "").strip() or None
         elif tag == "БазоваяЕдиница":
             values["unit"] = base_unit(child, path)
         elif tag == "Единица":
@@ -980,41 +1062,41 @@ def document(el: Element, path: str, container: int | None) -> Document:
     lines: list[OrderLine] = []
     stores: list[Warehouse] = []
     for child in el:
-        tag = ln(child.tag)
+        tag = LOCAL[child.tag]
         if tag == "Ид":
-            did = text(child)
+            did = (child.text or "").strip()
         elif tag == "Номер":
-            values["number"] = opt(child)
+            values["number"] = (child.text or "").strip() or None
         elif tag == "Дата":
             values["date"] = _read(_values.parse_date, child.text, child, f"{path}/Дата")
         elif tag == "Время":
             values["time"] = _read(_values.parse_time, child.text, child, f"{path}/Время")
         elif tag == "ХозОперация":
-            values["operation"] = opt(child)
+            values["operation"] = (child.text or "").strip() or None
         elif tag == "Роль":
-            values["role"] = opt(child)
+            values["role"] = (child.text or "").strip() or None
         elif tag == "Валюта":
-            values["currency"] = opt(child)
+            values["currency"] = (child.text or "").strip() or None
         elif tag == "Курс":
             values["rate"] = dec(child, path)
         elif tag == "Сумма":
             values["amount"] = dec(child, path)
         elif tag == "НомерВерсии":
-            values["version"] = opt(child)
+            values["version"] = (child.text or "").strip() or None
         elif tag == "Номер1С":
-            values["number_1c"] = opt(child)
+            values["number_1c"] = (child.text or "").strip() or None
         elif tag == "Дата1С":
             values["date_1c"] = _read(_values.parse_date, child.text, child, f"{path}/Дата1С")
         elif tag == "ПометкаУдаления":
             values["deleted"] = flag(child, path)
         elif tag == "Основание":
-            values["basis"] = opt(child)
+            values["basis"] = (child.text or "").strip() or None
         elif tag == "Комментарий":
-            values["comment"] = opt(child)
+            values["comment"] = (child.text or "").strip() or None
         elif tag == "Контрагенты":
             index = 0
             for item in child:
-                if ln(item.tag) == "Контрагент":
+                if LOCAL[item.tag] == "Контрагент":
                     index += 1
                     parties.append(counterparty(item, f"{path}/Контрагенты/Контрагент[{index}]"))
         elif tag == "Налоги":
@@ -1024,13 +1106,13 @@ def document(el: Element, path: str, container: int | None) -> Document:
         elif tag == "Склады":
             index = 0
             for item in child:
-                if ln(item.tag) == "Склад":
+                if LOCAL[item.tag] == "Склад":
                     index += 1
                     stores.append(warehouse(item, f"{path}/Склады/Склад[{index}]"))
         elif tag == "Товары":
             index = 0
             for item in child:
-                if ln(item.tag) == "Товар":
+                if LOCAL[item.tag] == "Товар":
                     index += 1
                     lines.append(order_line(item, f"{path}/Товары/Товар[{index}]"))
         elif tag == "ЗначенияРеквизитов":

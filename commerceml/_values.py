@@ -12,12 +12,13 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
-__all__ = ["parse_bool", "parse_date", "parse_decimal", "parse_time"]
+__all__ = ["PLAIN_NUMBER", "parse_bool", "parse_date", "parse_decimal", "parse_time"]
 
 _TRUE = frozenset({"true", "истина", "1", "да", "yes", "y"})
 _FALSE = frozenset({"false", "ложь", "0", "нет", "no", "n"})
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")  # what 1C writes almost always: the fast path
 _DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S")
 
 
@@ -25,7 +26,10 @@ def parse_decimal(text: str | None) -> Decimal | None:
     """``"1 719.50"`` -> ``Decimal("1719.50")``; ``""`` -> None; garbage -> ValueError."""
     if text is None:
         return None
-    cleaned = _SPACES.sub("", text)
+    stripped = text.strip()
+    if PLAIN_NUMBER.fullmatch(stripped):
+        return Decimal(stripped)
+    cleaned = _SPACES.sub("", stripped)
     if not cleaned:
         return None
     if "," in cleaned and "." not in cleaned:

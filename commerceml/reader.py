@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from typing import Any
 from lxml import etree
 
 from commerceml import _convert as conv
+from commerceml._convert import LOCAL
 from commerceml.errors import (
     CommerceMLError,
     ForbiddenXML,
@@ -65,12 +66,11 @@ _KNOWN_ROOT_CHILDREN = frozenset(_SECTIONS + ("Документ", "Контей�
 _TAGS = (
     ROOT,
     *_SECTIONS,
-    "Группы",
     "Свойство",
     "СвойствоНоменклатуры",
-    "ТипЦены",
-    "Склад",
-    "ЕдиницаИзмерения",
+    "ТипыЦен",
+    "Склады",
+    "ЕдиницыИзмерения",
     "Товар",
     "Предложение",
     "Документ",
@@ -78,6 +78,13 @@ _TAGS = (
     "Контрагент",
     "Контрагенты",
 )
+# List element -> (item element, converter, summary counter); converted when the list ends.
+_LISTS: dict[str, tuple[str, Callable[[Any, str], Entity], str | None]] = {
+    "ТипыЦен": ("ТипЦены", conv.price_type, "price_types"),
+    "Склады": ("Склад", conv.warehouse, "warehouses"),
+    "ЕдиницыИзмерения": ("ЕдиницаИзмерения", conv.unit_element, None),
+}
+_LIST_OWNERS = frozenset({ROOT, *_SECTIONS})
 _DECLARATION = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _DESCRIPTIVE_OFFER_FIELDS = ("name", "article", "barcode", "base_unit")
 
@@ -158,6 +165,8 @@ class Reader:
         self._offers_with_prices = 0
         self._offers_with_stock = 0
         self._seen_sections: set[str] = set()
+        self._cached_parent: Any = None
+        self._cached_path = ""
 
     # --- public API ------------------------------------------------------------------------
 
@@ -235,20 +244,20 @@ class Reader:
                     line=self._doctype_line(root),
                 )
             )
-        if conv.ln(root.tag) != ROOT:
+        if LOCAL[root.tag] != ROOT:
             raise self._fail(
                 UnsupportedDocument(
-                    f"the root element is {conv.ln(root.tag)!r}, not {ROOT!r}",
+                    f"the root element is {LOCAL[root.tag]!r}, not {ROOT!r}",
                     line=root.sourceline,
-                    path=conv.ln(root.tag),
+                    path=LOCAL[root.tag],
                 )
             )
         version = conv.attr(root, "ВерсияСхемы")
         self.summary.schema_version = version
         attributes = tuple(
-            (conv.ln(k), v.strip())
+            (LOCAL[k], v.strip())
             for k, v in root.attrib.items()
-            if conv.ln(k) not in ("ВерсияСхемы", "ДатаФормирования") and not k.startswith("{")
+            if LOCAL[k] not in ("ВерсияСхемы", "ДатаФормирования") and not k.startswith("{")
         )
         return [DocumentHeader(version, conv.attr(root, "ДатаФормирования"), attributes)]
 
@@ -260,48 +269,28 @@ class Reader:
         return _line(root)
 
     def _handle(self, el: Any, out: list[Entity]) -> None:
-        name = conv.ln(el.tag)
+        name = LOCAL[el.tag]
         parent = el.getparent()
-        pname = conv.ln(parent.tag) if parent is not None else ""
-        if name == "Товар":
-            if pname == "Товары" and _parent_name(parent) == "Каталог":
+        pname = LOCAL[parent.tag] if parent is not None else ""
+        if name == "Предложение":
+            if pname == "Предложения":
+                self._offer(el, parent, out)
+        elif name == "Товар":
+            if pname == "Товары" and LOCAL[parent.getparent().tag] == "Каталог":
                 self._index["Товар"] += 1
                 out.append(conv.product(el, self._item_path(parent, "Товар")))
                 self.summary.counts["products"] += 1
                 self._release(el, parent, "Товар")
-        elif name == "Предложение":
-            if pname == "Предложения":
-                self._offer(el, parent, out)
         elif name in ("Свойство", "СвойствоНоменклатуры"):
-            if pname == "Свойства" and _parent_name(parent) != "Категория":
+            if pname == "Свойства" and LOCAL[parent.getparent().tag] != "Категория":
                 self._index[name] += 1
                 out.append(conv.property_def(el, self._item_path(parent, name)))
                 self.summary.counts["properties"] += 1
                 self._release(el, parent, name)
-        elif name == "Группы":
-            if pname == "Классификатор":
-                groups: list[Group] = []
-                conv.group_tree(el, self._path_of(el), None, groups)
-                out.extend(groups)
-                self.summary.counts["groups"] += len(groups)
-                el.clear()
-        elif name == "ТипЦены":
-            if pname == "ТипыЦен":
-                self._index["ТипЦены"] += 1
-                out.append(conv.price_type(el, self._item_path(parent, "ТипЦены")))
-                self.summary.counts["price_types"] += 1
-                self._release(el, parent, "ТипЦены")
-        elif name == "Склад":
-            if pname == "Склады" and _parent_name(parent) != "Документ":
-                self._index["Склад"] += 1
-                out.append(conv.warehouse(el, self._item_path(parent, "Склад")))
-                self.summary.counts["warehouses"] += 1
-                self._release(el, parent, "Склад")
-        elif name == "ЕдиницаИзмерения":
-            if pname == "ЕдиницыИзмерения":
-                self._index[name] += 1
-                out.append(conv.unit_element(el, self._item_path(parent, name)))
-                self._release(el, parent, name)
+        elif name in _LISTS:
+            # Short lists (price types, warehouses, units) are converted when the list ends.
+            if pname in _LIST_OWNERS:
+                self._list(el, name, out)
         elif name == "Документ":
             if parent is self._root or pname == "Контейнер":
                 self._index["Документ"] += 1
@@ -331,11 +320,32 @@ class Reader:
         elif name == ROOT and parent is None:
             self._release_root_child(None, out)
 
+    def _list(self, el: Any, name: str, out: list[Entity]) -> None:
+        item, convert, count = _LISTS[name]
+        base = self._path_of(el)
+        index = 0
+        for child in el:
+            if LOCAL[child.tag] != item:
+                if isinstance(child.tag, str):
+                    self.summary.warnings.append(
+                        ReadWarning(
+                            f"unexpected element <{LOCAL[child.tag]}> in a list of <{item}> ignored",
+                            _line(child),
+                            f"{base}/{LOCAL[child.tag]}",
+                        )
+                    )
+                continue
+            index += 1
+            out.append(convert(child, f"{base}/{item}[{index}]"))
+            if count:
+                self.summary.counts[count] += 1
+        el.clear()
+
     def _offer(self, el: Any, parent: Any, out: list[Entity]) -> None:
         self._index["Предложение"] += 1
         self.summary.counts["offers"] += 1
         path = self._item_path(parent, "Предложение")
-        if len(el) == 0 and not conv.text(el) and not el.attrib:
+        if len(el) == 0 and not (el.text or "").strip() and not el.keys():
             self.summary.warnings.append(ReadWarning("empty <Предложение/> skipped", _line(el), path))
         else:
             offer = conv.offer(el, path)
@@ -345,7 +355,7 @@ class Reader:
                 self._offers_with_prices += 1
             if offer.stock is not None or offer.quantity is not None:
                 self._offers_with_stock += 1
-            if (
+            if not self._offers_descriptive and (
                 offer.characteristics
                 or offer.property_values
                 or any(getattr(offer, f) is not None for f in _DESCRIPTIVE_OFFER_FIELDS)
@@ -358,11 +368,18 @@ class Reader:
         self._seen_sections.add(name)
         section: ClassifierInfo | CatalogInfo | OfferPackageInfo
         if name == "Классификатор":
+            for child in el:
+                if LOCAL[child.tag] == "Группы":
+                    groups: list[Group] = []
+                    conv.group_tree(child, f"{path}/Группы", None, groups)
+                    out.extend(groups)
+                    self.summary.counts["groups"] += len(groups)
+                    child.clear()
             section = conv.classifier_info(el, path)
         elif name == "Каталог":
             section = conv.catalog_info(el, path)
             self._catalog_has_products = self._catalog_has_products or any(
-                conv.ln(c.tag) == "Товары" for c in el
+                LOCAL[c.tag] == "Товары" for c in el
             )
         else:
             section = conv.offer_package_info(el, path)
@@ -377,10 +394,10 @@ class Reader:
         el.clear()
         prev = el.getprevious()
         while prev is not None:
-            if conv.ln(prev.tag) != item and isinstance(prev.tag, str):
+            if LOCAL[prev.tag] != item and isinstance(prev.tag, str):
                 self.summary.warnings.append(
                     ReadWarning(
-                        f"unexpected element <{conv.ln(prev.tag)}> in a list of <{item}> ignored",
+                        f"unexpected element <{LOCAL[prev.tag]}> in a list of <{item}> ignored",
                         _line(prev),
                         self._path_of(prev),
                     )
@@ -396,7 +413,7 @@ class Reader:
         for child in list(root):
             if child is el:
                 break
-            name = conv.ln(child.tag)
+            name = LOCAL[child.tag]
             if name and name not in _KNOWN_ROOT_CHILDREN:
                 extra: list[tuple[str, str]] = []
                 conv.flatten(child, name, extra)
@@ -409,7 +426,11 @@ class Reader:
     # --- locations -------------------------------------------------------------------------
 
     def _item_path(self, parent: Any, item: str) -> str:
-        base = self._path_of(parent)
+        if parent is self._cached_parent:
+            base = self._cached_path
+        else:
+            base = self._cached_path = self._path_of(parent)
+            self._cached_parent = parent
         here = f"{item}[{self._index[item]}]"
         return f"{base}/{here}" if base else here
 
@@ -417,7 +438,7 @@ class Reader:
         names: list[str] = []
         node = el
         while node is not None and node is not self._root:
-            names.append(conv.ln(node.tag))
+            names.append(LOCAL[node.tag])
             node = node.getparent()
         return "/".join(reversed(names))
 
@@ -426,11 +447,11 @@ class Reader:
         root = self._root
         if root is None:
             return None
-        names = [conv.ln(root.tag)]
+        names = [LOCAL[root.tag]]
         node = root
         while len(node):
             node = node[-1]
-            names.append(conv.ln(node.tag))
+            names.append(LOCAL[node.tag])
         return "/".join(names)
 
     def _syntax_error(self, exc: etree.XMLSyntaxError) -> CommerceMLError:
@@ -486,11 +507,6 @@ def _first_flag(*sections: Any) -> bool | None:
         if section is not None and section.changes_only is not None:
             return bool(section.changes_only)
     return None
-
-
-def _parent_name(el: Any) -> str:
-    parent = el.getparent()
-    return conv.ln(parent.tag) if parent is not None else ""
 
 
 def _line(el: Any) -> int | None:
