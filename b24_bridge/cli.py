@@ -1,0 +1,70 @@
+"""``cml-exchange fake-portal``: serve a fake Bitrix24 portal over HTTP for manual and integration tests.
+
+The first line of output is the webhook URL ``http://H:P/rest/1/<code>/`` (a contract: scripts read it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from aiohttp import web
+
+from b24_bridge.fake.app import make_portal_app
+from b24_bridge.fake.portal import PLANS, FakePortal, PortalConfig
+
+__all__ = ["register", "run_fake_portal"]
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the b24_bridge sub-commands to the cml-exchange parser."""
+    fake = sub.add_parser(
+        "fake-portal",
+        help="serve a fake Bitrix24 portal (REST, OAuth, limits, events) for tests",
+        description="Serve an in-memory Bitrix24 portal. Prints its webhook URL on the first line.",
+    )
+    fake.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    fake.add_argument(
+        "--port", type=int, default=8024, help="port to listen on (default 8024; 0 = any free port)"
+    )
+    fake.add_argument(
+        "--plan",
+        choices=sorted(PLANS),
+        default="standard",
+        help="limits of the plan: standard 2/s burst 50, enterprise 5/s burst 250, box none",
+    )
+    fake.set_defaults(run=run_fake_portal)
+
+
+async def _serve(host: str, port: int, plan: str) -> None:
+    portal = FakePortal(PortalConfig(plan=plan))
+    app = make_portal_app(portal)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = port
+    server = getattr(site, "_server", None)
+    if server is not None and server.sockets:
+        bound = server.sockets[0].getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"http://{shown}:{bound}{portal.webhook_path()}", flush=True)
+    print(
+        f"plan={plan} stats=http://{shown}:{bound}/_fake/stats oauth=http://{shown}:{bound}/oauth/token/",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def run_fake_portal(args: argparse.Namespace) -> int:
+    try:
+        asyncio.run(_serve(args.host, args.port, args.plan))
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,226 @@
+"""The seam between the Bitrix24 client and the network: requests, responses, and the aiohttp transport.
+
+``AiohttpTransport`` and ``AiohttpTokenEndpoint`` are the only network code of ``b24_bridge``; the fake
+portal ships in-process twins (``b24_bridge.fake.transport``) so tests run the same client without
+sockets (httpx's transport seam, STYLE.md §2.4). Foreign exceptions are translated here, at the
+boundary, into :mod:`b24_bridge.errors` with the cause kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+
+from b24_bridge.errors import BadResponse, ConnectError, ConnectionLost, OAuthError, Timeout
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "AiohttpTokenEndpoint",
+    "AiohttpTransport",
+    "B24Request",
+    "B24Response",
+    "TokenEndpoint",
+    "TokenSet",
+    "Transport",
+    "WebhookURL",
+    "parse_webhook_url",
+]
+
+#: A cloud portal cuts a request off after 60 s (bitrix24.md §2.3); wait a little longer than that.
+DEFAULT_TIMEOUT: Final = 75.0
+
+_WEBHOOK_PATH: Final = re.compile(r"^(?P<prefix>.*?/rest)/(?P<user>\d+)/(?P<code>[^/]+)/?$")
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookURL:
+    """An incoming webhook ``https://<portal>/rest/<user_id>/<code>/`` split into its parts."""
+
+    base: str  # always ends with "/"
+    user_id: int
+    code: str
+
+
+def parse_webhook_url(url: str) -> WebhookURL:
+    """Validate an incoming-webhook URL (bitrix24.md §1.1; §7.1: user id missing -> 401/404).
+
+    Raises:
+        ValueError: the URL is not ``http(s)://host/rest/<int>/<code>/``.
+    """
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"webhook URL must be http(s)://<portal>/rest/<user_id>/<code>/, got {url!r}")
+    match = _WEBHOOK_PATH.match(parts.path)
+    if match is None:
+        raise ValueError(f"webhook URL must end with /rest/<user_id>/<code>/, got {url!r}")
+    path = f"{match['prefix']}/{match['user']}/{match['code']}/"
+    return WebhookURL(
+        urlunsplit((parts.scheme, parts.netloc, path, "", "")), int(match["user"]), match["code"]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class B24Request:
+    """One REST call: ``method`` with JSON ``params``; ``access_token`` only for OAuth applications."""
+
+    method: str
+    params: Mapping[str, Any]
+    access_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class B24Response:
+    """The decoded JSON answer and its HTTP status."""
+
+    status: int
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class Transport(Protocol):
+    """Sends one request to one portal. Raises :class:`b24_bridge.errors.TransportError` subclasses."""
+
+    async def send(self, request: B24Request) -> B24Response: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSet:
+    """What the OAuth server returns (bitrix24.md §1.3); ``expires`` is a Unix time."""
+
+    access_token: str
+    refresh_token: str
+    expires: float
+    client_endpoint: str
+    member_id: str = ""
+    scope: str = ""
+    user_id: int = 0
+    status: str = ""
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> TokenSet:
+        try:
+            return cls(
+                access_token=str(body["access_token"]),
+                refresh_token=str(body["refresh_token"]),
+                expires=float(body.get("expires") or 0),
+                client_endpoint=str(body.get("client_endpoint") or ""),
+                member_id=str(body.get("member_id") or ""),
+                scope=str(body.get("scope") or ""),
+                user_id=int(body.get("user_id") or 0),
+                status=str(body.get("status") or ""),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise OAuthError("invalid_response", f"unexpected token answer: {exc}") from exc
+
+
+class TokenEndpoint(Protocol):
+    """The OAuth server's token endpoint (``GET /oauth/token/``), refresh grant only."""
+
+    async def refresh(self, refresh_token: str) -> TokenSet: ...
+
+
+def decode_body(status: int, content_type: str, raw: bytes) -> Any:
+    """Decode a REST answer; anything but a JSON document is a :class:`BadResponse`."""
+    text = raw.decode("utf-8", errors="replace")
+    if "json" not in content_type.lower() and not text.lstrip().startswith(("{", "[")):
+        raise BadResponse(
+            f"HTTP {status}: {content_type or 'no content type'} instead of JSON", status=status, body=text
+        )
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise BadResponse(f"HTTP {status}: body is not valid JSON: {exc}", status=status, body=text) from exc
+
+
+class AiohttpTransport:
+    """POSTs JSON to ``<base><method>.json``; ``base`` is the webhook URL or the OAuth ``client_endpoint``.
+
+    Redirects are not followed blindly (bitrix24.md §1.1): a 302 from a renamed portal is re-POSTed to
+    the new host once and the new base is kept.
+    """
+
+    def __init__(
+        self, session: aiohttp.ClientSession, base_url: str, *, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        self._session = session
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    async def send(self, request: B24Request) -> B24Response:
+        body = dict(request.params)
+        if request.access_token is not None:
+            body["auth"] = request.access_token
+        url = f"{self.base_url}{request.method}.json"
+        for _ in range(2):
+            status, headers, content_type, raw = await self._post(url, body)
+            if status in (301, 302, 307, 308) and "Location" in headers:
+                moved = urlsplit(headers["Location"])
+                old = urlsplit(self.base_url)
+                self.base_url = urlunsplit((moved.scheme or old.scheme, moved.netloc, old.path, "", ""))
+                url = f"{self.base_url}{request.method}.json"
+                continue
+            return B24Response(status, decode_body(status, content_type, raw), headers)
+        raise BadResponse("redirected twice", status=302)
+
+    async def _post(self, url: str, body: Mapping[str, Any]) -> tuple[int, dict[str, str], str, bytes]:
+        try:
+            async with self._session.post(
+                url, json=body, timeout=self._timeout, allow_redirects=False
+            ) as resp:
+                raw = await resp.read()
+                return resp.status, dict(resp.headers), resp.headers.get("Content-Type", ""), raw
+        except (aiohttp.ClientConnectorError, ConnectionRefusedError) as exc:
+            raise ConnectError(f"cannot connect to {url}: {exc}") from exc
+        except TimeoutError as exc:
+            raise Timeout(f"no answer from {url} in {self._timeout.total} s") from exc
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError) as exc:
+            raise ConnectionLost(f"connection to {url} lost: {exc}") from exc
+        except aiohttp.ClientError as exc:
+            raise ConnectionLost(f"{url}: {type(exc).__name__}: {exc}") from exc
+
+
+class AiohttpTokenEndpoint:
+    """``GET <oauth_url>?grant_type=refresh_token&client_id=…&client_secret=…&refresh_token=…``."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        client_id: str,
+        client_secret: str,
+        *,
+        url: str = "https://oauth.bitrix.info/oauth/token/",
+        timeout: float = 30.0,
+    ) -> None:
+        self._session = session
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self.url = url
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    async def refresh(self, refresh_token: str) -> TokenSet:
+        query = {
+            "grant_type": "refresh_token",
+            "client_id": self._client_id,
+            "client_secret": self._client_secret,
+            "refresh_token": refresh_token,
+        }
+        try:
+            async with self._session.get(self.url, params=query, timeout=self._timeout) as resp:
+                raw = await resp.read()
+                status, content_type = resp.status, resp.headers.get("Content-Type", "")
+        except TimeoutError as exc:
+            raise Timeout(f"no answer from {self.url}") from exc
+        except aiohttp.ClientError as exc:
+            raise ConnectionLost(f"{self.url}: {exc}") from exc
+        body = decode_body(status, content_type, raw)
+        if not isinstance(body, Mapping):
+            raise OAuthError("invalid_response", "token answer is not an object")
+        if "error" in body:
+            raise OAuthError(str(body["error"]), str(body.get("error_description") or ""))
+        return TokenSet.from_json(body)
