@@ -434,3 +434,30 @@ async def test_api_requires_admin_credentials(client: TestClient[Any, Any]) -> N
     assert response.status == 400
     response = await client.get("/api/exchanges/nope", headers=ADMIN)
     assert response.status == 404
+
+
+async def test_sale_zip_upload_versioned_and_repeat_import(client: TestClient[Any, Any]) -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(real_fixture(ORDERS_FROM_1C), "documents___1.xml")
+    node = Node(client)
+    await node.checkauth("sale")
+    await node.init("sale", version="2.10")
+    await node.upload("sale", "v8_0A1B_2.zip", archive.getvalue())
+    text, _ = await node.import_until_done("sale", "v8_0A1B_2.zip")
+    assert text.startswith("success\n")
+    assert (await api(client, "/api/orders"))["total"] >= 1
+    files = {f["name"]: f for f in (await api(client, "/api/exchanges"))["items"][0]["packages"][0]["files"]}
+    assert files["documents___1.xml"]["origin"] == "archive" and files["documents___1.xml"]["import_state"] == "done"
+    assert len(files["v8_0A1B_2.zip"]["sha256"]) == 64
+
+
+async def test_sale_classic_file_then_import_answers_success(client: TestClient[Any, Any]) -> None:
+    node = Node(client)
+    await node.checkauth("sale")
+    await node.init("sale")
+    data = real_fixture(ORDERS_FROM_1C).read_bytes()
+    node.file_limit = len(data)
+    assert (await node.call("sale", "file", data=data, filename="orders.xml")).startswith("success")
+    # Some clients still ask for mode=import afterwards: already imported, so success.
+    assert (await node.call("sale", "import", filename="orders.xml")).startswith("success")
