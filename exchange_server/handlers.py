@@ -263,7 +263,7 @@ async def _import(ex: Exchange, request: web.Request, session: ExchangeSession, 
 async def _deactivate(ex: Exchange, request: web.Request, session: ExchangeSession, cmd: Command) -> Reply:
     package_id = _package(session)
     if ex.jobs.running(package_id):
-        raise ExchangeError(MSG_STILL_IMPORTING)
+        raise RemoteProtocolError(MSG_STILL_IMPORTING)
     result = await ex.catalog.finish_package(package_id, deactivate_unseen=True)
     async with ex.sessionmaker.begin() as db:
         outcome = f"deactivated {result.deactivated}, offers waiting for products: {result.pending_offers}"
@@ -274,7 +274,7 @@ async def _deactivate(ex: Exchange, request: web.Request, session: ExchangeSessi
 async def _complete(ex: Exchange, request: web.Request, session: ExchangeSession, cmd: Command) -> Reply:
     package_id = _package(session)
     if ex.jobs.running(package_id):
-        raise ExchangeError(MSG_STILL_IMPORTING)
+        raise RemoteProtocolError(MSG_STILL_IMPORTING)
     result = await ex.catalog.finish_package(package_id, deactivate_unseen=False)
     async with ex.sessionmaker.begin() as db:
         outcome = f"completed; offers waiting for products: {result.pending_offers}"

@@ -296,3 +296,15 @@ def test_decode_basic() -> None:
 def test_decode_basic_refuses_garbage(header: str) -> None:
     with pytest.raises(AuthError):
         decode_basic(header)
+
+
+def test_protocol_core_imports_no_io_libraries() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, exchange_server.protocol, exchange_server.errors; "
+        "bad = [m for m in ('aiohttp', 'sqlalchemy', 'lxml', 'asyncio') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
