@@ -14,9 +14,9 @@ from typing import Final
 from aiohttp import web
 
 from exchange_server import journal
+from exchange_server.commands import decode_basic
 from exchange_server.errors import AuthError
 from exchange_server.keys import SESSIONMAKER
-from exchange_server.protocol import decode_basic
 from exchange_server.settings import Settings
 
 __all__ = ["SETTINGS", "admin_auth", "setup_journal_api"]

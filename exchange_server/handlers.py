@@ -24,6 +24,7 @@ from aiohttp import web
 
 from commerceml.writer import write_orders
 from exchange_server import journal
+from exchange_server.commands import decode_basic, parse_command
 from exchange_server.errors import (
     AUTH_FAILED,
     IMPORT_BEFORE_UPLOAD,
@@ -52,8 +53,6 @@ from exchange_server.protocol import (
     State,
     XmlReply,
     auth_failure,
-    decode_basic,
-    parse_command,
 )
 from exchange_server.uploads import is_zip, receive_chunk, safe_relative_name
 

@@ -24,12 +24,10 @@ line exactly ``success``/``progress``/``failure``, no BOM, HTTP 200 always.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -37,8 +35,6 @@ from exchange_server.errors import (
     AUTH_FAILED,
     IMPORT_BEFORE_UPLOAD,
     SESSION_POISONED,
-    UNKNOWN_MODE,
-    UNKNOWN_TYPE,
     AuthError,
     LocalProtocolError,
     RemoteProtocolError,
@@ -59,8 +55,6 @@ __all__ = [
     "Status",
     "XmlReply",
     "auth_failure",
-    "decode_basic",
-    "parse_command",
     "sessid_for",
 ]
 
@@ -214,64 +208,6 @@ class Command:
     cml_version: str | None = None
     sessid: str | None = None
     timestamp: int | None = None
-
-
-def _find_type(params: Sequence[tuple[str, str]]) -> str | None:
-    for key, value in params:
-        if key == "type":
-            return value
-    # A site address that already holds '?' gives "...php?foo=bar?type=catalog&mode=..."
-    # (protocol.md §1.1, §10.4 item 31): the type hides in a key or a value.
-    for key, value in params:
-        if key.endswith("?type"):
-            return value
-        _, sep, rest = value.partition("?type=")
-        if sep:
-            return rest
-    return None
-
-
-def _first(params: Sequence[tuple[str, str]], name: str) -> str | None:
-    for key, value in params:
-        if key == name:
-            return value
-    return None
-
-
-def parse_command(params: Iterable[tuple[str, str]]) -> Command:
-    """Build a :class:`Command` from the request parameters (query string merged with form fields).
-
-    Args:
-        params: decoded ``(key, value)`` pairs in request order.
-
-    Returns:
-        The command.
-
-    Raises:
-        RemoteProtocolError: the type or the mode is missing or unknown (``failure`` for 1C).
-    """
-    pairs = list(params)
-    raw_type = (_find_type(pairs) or "").strip().lower()
-    try:
-        kind = Kind(raw_type)
-    except ValueError:
-        raise RemoteProtocolError(UNKNOWN_TYPE, detail=f"type={raw_type!r}") from None
-    raw_mode = (_first(pairs, "mode") or "").strip().lower()
-    try:
-        mode = Mode(raw_mode)
-    except ValueError:
-        raise RemoteProtocolError(UNKNOWN_MODE, detail=f"mode={raw_mode!r}") from None
-    raw_timestamp = _first(pairs, "timestamp")
-    timestamp = int(raw_timestamp) if raw_timestamp and raw_timestamp.strip().isdigit() else None
-    return Command(
-        kind=kind,
-        mode=mode,
-        filename=_first(pairs, "filename") or None,
-        version=(_first(pairs, "version") or "").strip() or None,
-        cml_version=(_first(pairs, "cmlVersion") or "").strip() or None,
-        sessid=(_first(pairs, "sessid") or "").strip() or None,
-        timestamp=timestamp,
-    )
 
 
 # --- replies -------------------------------------------------------------------------------------
@@ -521,29 +457,3 @@ def auth_failure() -> Reply:
     """Bitrix's answer to a bad or missing password: HTTP 200 and ``failure`` (protocol.md §1.3)."""
     return Reply.failure(AUTH_FAILED)
 
-
-def decode_basic(header: str | None) -> tuple[str, str] | None:
-    """``Authorization: Basic ...`` as (login, password); None when the header is absent.
-
-    1C sends UTF-8; a login in windows-1251 (older platforms) is accepted too.
-
-    Raises:
-        AuthError: the header is present but is not readable Basic credentials.
-    """
-    if not header:
-        return None
-    scheme, _, encoded = header.strip().partition(" ")
-    if scheme.lower() != "basic":
-        raise AuthError(AUTH_FAILED, detail=f"unsupported scheme {scheme!r}")
-    try:
-        raw = base64.b64decode(encoded.strip().encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError):
-        raise AuthError(AUTH_FAILED, detail="bad base64 in Authorization") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1251", "replace")
-    login, sep, password = text.partition(":")
-    if not sep:
-        raise AuthError(AUTH_FAILED, detail="no ':' in Basic credentials")
-    return login, password

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from exchange_server.commands import decode_basic, parse_command
 from exchange_server.errors import (
     AUTH_FAILED,
     SESSION_POISONED,
@@ -24,8 +25,6 @@ from exchange_server.protocol import (
     State,
     Status,
     auth_failure,
-    decode_basic,
-    parse_command,
     sessid_for,
 )
 
@@ -303,7 +302,7 @@ def test_protocol_core_imports_no_io_libraries() -> None:
     import sys
 
     code = (
-        "import sys, exchange_server.protocol, exchange_server.errors; "
+        "import sys, exchange_server.protocol, exchange_server.commands; "
         "bad = [m for m in ('aiohttp', 'sqlalchemy', 'lxml', 'asyncio') if m in sys.modules]; "
         "assert not bad, bad"
     )
