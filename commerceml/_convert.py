@@ -317,10 +317,17 @@ def base_unit(el: Element, path: str) -> Unit:
                 elif tag == "Коэффициент":
                     ratio = dec(part, f"{path}/БазоваяЕдиница/Пересчет")
             recalculations.append(UnitRecalculation(unit, ratio))
-    code = attr(el, "Код")
+    get = el.get
+    code = get("Код")
+    full_name = get("НаименованиеПолное")
+    international = get("МеждународноеСокращение")
     name = (el.text or "").strip() or None
-    full_name = attr(el, "НаименованиеПолное")
-    international = attr(el, "МеждународноеСокращение")
+    if code is not None:
+        code = code.strip() or None
+    if full_name is not None:
+        full_name = full_name.strip() or None
+    if international is not None:
+        international = international.strip() or None
     if code is None and full_name is None and international is None and name is not None:
         # 3.1: the text is a reference into Классификатор/ЕдиницыИзмерения (protocol.md §6.2).
         return Unit(ref=name, recalculations=tuple(recalculations))

@@ -1,8 +1,13 @@
-"""The CommerceML domain model: frozen dataclasses, one per entity a 1C node sends or receives.
+"""The CommerceML domain model: dataclasses, one per entity a 1C node sends or receives.
 
 No I/O and no XML here. The reader produces these objects one at a time (streaming); the writer
 renders them. Values are stripped strings, ``Decimal`` for numbers, ``datetime.date``/``time`` for
 dates. Identifiers (``Ид``) are opaque strings: ``123``, ``abc#``, ``guid#guid`` all occur.
+
+Entities are slotted dataclasses compared by value. Treat them as immutable values: nothing in
+the project mutates one (``dataclasses.replace`` makes a changed copy). They are deliberately not
+``frozen``: a frozen dataclass costs about three times as much to construct, and the reader builds
+several hundred thousand of them per catalog (docs/performance.md).
 
 Elements the reader does not model are never dropped silently: they are kept in ``extra`` as
 ``(path, value)`` pairs, the path relative to the entity (``Страна``, ``Комплектующие/Комплектующее/Ид``,
@@ -89,7 +94,7 @@ def split_offer_id(offer_id: str) -> tuple[str, str | None]:
 # --- small value objects -------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Requisite:
     """``ЗначениеРеквизита``: a free-form name with one or more values."""
 
@@ -102,7 +107,7 @@ class Requisite:
         return self.values[0] if self.values else ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PropertyValue:
     """``ЗначенияСвойства``: a property Ид and its values (a literal or a variant Ид; may repeat)."""
 
@@ -111,7 +116,7 @@ class PropertyValue:
     name: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ValueVariant:
     """``ВариантыЗначений/Справочник``: one allowed value of a reference-typed property."""
 
@@ -119,7 +124,7 @@ class ValueVariant:
     value: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TaxRate:
     """``СтавкаНалога``: ``НДС`` at ``20`` / ``10`` / ``0`` / ``Без налога``."""
 
@@ -127,7 +132,7 @@ class TaxRate:
     rate: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Tax:
     """``Налог`` of a price type or price: its name and whether it is included in the sum."""
 
@@ -136,7 +141,7 @@ class Tax:
     excise: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TaxSum:
     """``Налоги/Налог`` of a document or line: name, included flag, sum and optional rate."""
 
@@ -146,7 +151,7 @@ class TaxSum:
     rate: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Discount:
     """``Скидки/Скидка``: name, sum, percent, included flag."""
 
@@ -156,7 +161,7 @@ class Discount:
     included: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UnitRecalculation:
     """``БазоваяЕдиница/Пересчет``: another unit and its ratio to the base unit."""
 
@@ -164,7 +169,7 @@ class UnitRecalculation:
     ratio: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Unit:
     """A unit of measure.
 
@@ -184,7 +189,7 @@ class Unit:
     deleted: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AddressField:
     """``АдресноеПоле``: ``Тип`` (Почтовый индекс, Город, Улица ...) and ``Значение``."""
 
@@ -192,7 +197,7 @@ class AddressField:
     value: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Address:
     """``Адрес`` / ``АдресРегистрации`` / ``ЮридическийАдрес``."""
 
@@ -200,7 +205,7 @@ class Address:
     fields: tuple[AddressField, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Contact:
     """``Контакт``: ``Тип`` (Электронная почта, Телефон рабочий, Почта ...) and ``Значение``."""
 
@@ -209,7 +214,7 @@ class Contact:
     comment: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Representative:
     """``Представители/Представитель``: relation (Контактное лицо) and the person."""
 
@@ -218,7 +223,7 @@ class Representative:
     name: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BankAccount:
     """``РасчетныеСчета/РасчетныйСчет``."""
 
@@ -229,7 +234,7 @@ class BankAccount:
     correspondent_account: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Characteristic:
     """``ХарактеристикаТовара``: a variant attribute (Размер = 42)."""
 
@@ -238,7 +243,7 @@ class Characteristic:
     id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Manufacturer:
     """``Изготовитель``."""
 
@@ -250,7 +255,7 @@ class Manufacturer:
 # --- parties ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Counterparty:
     """``Контрагент`` (also ``Владелец`` of a catalog): a company or a person."""
 
@@ -279,7 +284,7 @@ class Counterparty:
 # --- classifier ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Group:
     """``Группа`` of the classifier; nested groups are flattened with ``parent_id`` (parents first)."""
 
@@ -292,7 +297,7 @@ class Group:
     extra: Extra = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Property:
     """``Свойство`` (or 2.03's ``СвойствоНоменклатуры``) of the classifier."""
 
@@ -310,7 +315,7 @@ class Property:
     extra: Extra = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PriceType:
     """``ТипЦены``: in the offers package (2.0x) or the classifier (3.1)."""
 
@@ -323,7 +328,7 @@ class PriceType:
     extra: Extra = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Warehouse:
     """``Склад`` of a ``Склады`` list (classifier, offers package or document)."""
 
@@ -337,7 +342,7 @@ class Warehouse:
     extra: Extra = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClassifierInfo:
     """The ``Классификатор`` header, emitted when the classifier element ends."""
 
@@ -353,7 +358,7 @@ class ClassifierInfo:
 # --- catalog -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CatalogInfo:
     """The ``Каталог`` header, emitted when the catalog element ends (after its products)."""
 
@@ -366,7 +371,7 @@ class CatalogInfo:
     extra: Extra = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Product:
     """``Товар`` of ``Каталог/Товары``."""
 
@@ -404,7 +409,7 @@ class Product:
 # --- offers ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OfferPackageInfo:
     """The ``ПакетПредложений`` header, emitted when the package element ends."""
 
@@ -417,7 +422,7 @@ class OfferPackageInfo:
     extra: Extra = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Price:
     """``Цена`` of an offer for one price type."""
 
@@ -432,7 +437,7 @@ class Price:
     extra: Extra = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Stock:
     """Stock of an offer in one warehouse."""
 
@@ -440,7 +445,7 @@ class Stock:
     quantity: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Offer:
     """``Предложение``: a sellable product or one of its characteristics.
 
@@ -476,7 +481,7 @@ class Offer:
 # --- documents (orders, payments, shipments) -------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OrderLine:
     """``Документ/Товары/Товар``: a line of an order (``ORDER_DELIVERY`` is the delivery line)."""
 
@@ -501,7 +506,7 @@ class OrderLine:
         return self.id == DELIVERY_LINE_ID
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DocumentHeader:
     """Attributes of the root element: schema version, creation date and Bitrix's format hints."""
 
@@ -510,7 +515,7 @@ class DocumentHeader:
     attributes: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Document:
     """``Документ``: an order (``ХозОперация`` = Заказ товара), a payment or a shipment.
 
@@ -549,7 +554,7 @@ class Document:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UnknownSection:
     """A child of the root element the reader does not know; reported, not dropped."""
 
