@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from commerceml import _values
-from commerceml.errors import InvalidValue, MissingElement
+from commerceml.errors import CommerceMLError, InvalidValue, MissingElement
 from commerceml.model import (
     Address,
     AddressField,
@@ -812,54 +812,60 @@ def _manufacturer(el: Element) -> Manufacturer:
 def prices(el: Element, path: str) -> tuple[Price, ...]:
     result: list[Price] = []
     index = 0
-    for item in el:
-        if LOCAL[item.tag] != "Цена":
-            continue
-        index += 1
-        here = f"{path}/Цены/Цена[{index}]"
-        type_id = ""
-        value = ratio = min_quantity = None
-        currency = unit = presentation = None
-        tax_: Tax | None = None
-        extra: list[tuple[str, str]] = []
-        for child in item:
-            tag = LOCAL[child.tag]
-            if tag == "ИдТипаЦены":
-                type_id = (child.text or "").strip()
-            elif tag == "ЦенаЗаЕдиницу":
-                value = dec(child, here)
-            elif tag == "Валюта":
-                currency = (child.text or "").strip() or None
-            elif tag == "Коэффициент":
-                ratio = dec(child, here)
-            elif tag == "Представление":
-                presentation = (child.text or "").strip() or None
-            elif tag == "Единица":
-                unit = (child.text or "").strip() or None
-            elif tag in ("МинКоличество", "КоличествоОт"):
-                min_quantity = dec(child, here)
-            elif tag == "Налог":
-                tax_ = tax(child, f"{here}/Налог")
-            elif isinstance(child.tag, str):
-                flatten(child, tag, extra)
-        if not type_id:
-            raise MissingElement("Цена has no ИдТипаЦены", line=item.sourceline, path=here)
-        if value is None:
-            raise MissingElement("Цена has no ЦенаЗаЕдиницу", line=item.sourceline, path=here)
-        result.append(
-            Price(
-                type_id,
-                value,
-                currency=currency,
-                unit=unit,
-                ratio=ratio,
-                presentation=presentation,
-                min_quantity=min_quantity,
-                tax=tax_,
-                extra=tuple(extra),
-            )
-        )
+    try:
+        for item in el:
+            if LOCAL[item.tag] != "Цена":
+                continue
+            index += 1
+            result.append(_price(item))
+    except CommerceMLError as exc:
+        # Paths inside a price are relative ("/ЦенаЗаЕдиницу"); the price's own is built only now.
+        exc.path = f"{path}/Цены/Цена[{index}]{exc.path or ''}"
+        raise
     return tuple(result)
+
+
+def _price(item: Element) -> Price:
+    type_id = ""
+    value = ratio = min_quantity = None
+    currency = unit = presentation = None
+    tax_: Tax | None = None
+    extra: list[tuple[str, str]] = []
+    for child in item:
+        tag = LOCAL[child.tag]
+        if tag == "ИдТипаЦены":
+            type_id = (child.text or "").strip()
+        elif tag == "ЦенаЗаЕдиницу":
+            value = dec(child, "")
+        elif tag == "Валюта":
+            currency = (child.text or "").strip() or None
+        elif tag == "Коэффициент":
+            ratio = dec(child, "")
+        elif tag == "Представление":
+            presentation = (child.text or "").strip() or None
+        elif tag == "Единица":
+            unit = (child.text or "").strip() or None
+        elif tag in ("МинКоличество", "КоличествоОт"):
+            min_quantity = dec(child, "")
+        elif tag == "Налог":
+            tax_ = tax(child, "/Налог")
+        elif isinstance(child.tag, str):
+            flatten(child, tag, extra)
+    if not type_id:
+        raise MissingElement("Цена has no ИдТипаЦены", line=item.sourceline)
+    if value is None:
+        raise MissingElement("Цена has no ЦенаЗаЕдиницу", line=item.sourceline)
+    return Price(
+        type_id,
+        value,
+        currency=currency,
+        unit=unit,
+        ratio=ratio,
+        presentation=presentation,
+        min_quantity=min_quantity,
+        tax=tax_,
+        extra=tuple(extra),
+    )
 
 
 def _rests(el: Element, path: str, stock: list[Stock]) -> Decimal | None:
