@@ -43,8 +43,6 @@ from b24_bridge.errors import (
 from b24_bridge.methods import MethodKind, classify, lookup_for
 from b24_bridge.ratelimit import LeakyBucket, Limits, OperatingBudget, Plan, shared_bucket
 from b24_bridge.transport import (
-    AiohttpTokenEndpoint,
-    AiohttpTransport,
     B24Request,
     B24Response,
     TokenEndpoint,
@@ -110,3 +108,12 @@ __all__ = [
     "parse_webhook_url",
     "shared_bucket",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The aiohttp classes load on first use, so the pure modules import without aiohttp.
+    if name in ("AiohttpTransport", "AiohttpTokenEndpoint"):
+        from b24_bridge import http
+
+        return getattr(http, name)
+    raise AttributeError(f"module 'b24_bridge' has no attribute {name!r}")

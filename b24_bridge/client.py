@@ -20,9 +20,7 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
-
-import aiohttp
+from typing import TYPE_CHECKING, Any, Final
 
 from b24_bridge.auth import OAuthSession, TokenSaver
 from b24_bridge.batch import MAX_BATCH, BatchCommand, build_batch, chunk, split_batch_result
@@ -41,15 +39,10 @@ from b24_bridge.errors import (
 )
 from b24_bridge.methods import Lookup, MethodKind, classify, id_field, is_engine, lookup_for
 from b24_bridge.ratelimit import LeakyBucket, Limits, OperatingBudget, shared_bucket
-from b24_bridge.transport import (
-    DEFAULT_TIMEOUT,
-    AiohttpTokenEndpoint,
-    AiohttpTransport,
-    B24Request,
-    TokenSet,
-    Transport,
-    parse_webhook_url,
-)
+from b24_bridge.transport import DEFAULT_TIMEOUT, B24Request, TokenSet, Transport, parse_webhook_url
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["PAGE_SIZE", "B24Client", "BatchResult"]
 
@@ -141,6 +134,8 @@ class B24Client:
         Raises:
             ValueError: the URL is malformed.
         """
+        from b24_bridge.http import AiohttpTransport
+
         hook = parse_webhook_url(url)
         return cls(AiohttpTransport(session, hook.base, timeout=timeout), **kwargs)
 
@@ -158,6 +153,8 @@ class B24Client:
         **kwargs: Any,
     ) -> B24Client:
         """A client of an OAuth application; requests go to ``tokens.client_endpoint``."""
+        from b24_bridge.http import AiohttpTokenEndpoint, AiohttpTransport
+
         endpoint = AiohttpTokenEndpoint(session, client_id, client_secret, url=oauth_url)
         oauth = OAuthSession(tokens, endpoint, on_refresh=on_refresh)
         return cls(AiohttpTransport(session, tokens.client_endpoint, timeout=timeout), oauth=oauth, **kwargs)

@@ -25,7 +25,7 @@ from b24_bridge.fake.productrows import (
     rows_total,
     store_row,
 )
-from b24_bridge.fake.query import FilterError, matches, order_rows, page_rows, parse_filter
+from b24_bridge.fake.query import FilterError, field_names, matches, order_rows, page_rows, parse_filter
 from b24_bridge.fake.registry import Call, Result, method
 from b24_bridge.fake.store import RestError, camel_to_upper, to_int, to_number, upper_to_camel
 
@@ -300,6 +300,8 @@ def item_list(call: Call) -> Result:
     getter = _engine_getter(allowed)
     group = parse_filter(call.params.get("filter"))
     try:
+        for name in field_names(group):
+            getter({}, name)
         chosen = [r for r in rows if matches(r, group, getter)]
     except FilterError as exc:
         raise RestError(

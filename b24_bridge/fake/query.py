@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-__all__ = ["PAGE", "FilterError", "Page", "matches", "order_rows", "page_rows", "parse_filter"]
+__all__ = ["PAGE", "FilterError", "Page", "field_names", "matches", "order_rows", "page_rows", "parse_filter"]
 
 PAGE: Final = 50
 _OPS: Final = ("!=%", "!%=", "=%", "%=", "!@", ">=", "<=", "!=", "!%", "=", "!", ">", "<", "@", "%")
@@ -125,6 +125,14 @@ def _check(cond: Condition, actual: Any) -> bool:
     if op in ("!=%", "!%="):
         return not _like(actual, str(want))
     return False  # pragma: no cover - every prefix of _OPS is handled above
+
+
+def field_names(group: Group) -> set[str]:
+    """Every field a filter names (to refuse unknown fields even when no row is scanned)."""
+    names: set[str] = set()
+    for item in group.items:
+        names |= field_names(item) if isinstance(item, Group) else {item.field}
+    return names
 
 
 def matches(row: Mapping[str, Any], group: Group, getter: Callable[[Mapping[str, Any], str], Any]) -> bool:
