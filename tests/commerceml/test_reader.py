@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from commerceml import (
     CatalogInfo,
@@ -32,7 +35,7 @@ from commerceml import (
     read_summary,
     split_offer_id,
 )
-from tests.commerceml.helpers import FIXTURES, by_id, of_type, read_every_way
+from tests.commerceml.helpers import FIXTURES, by_id, of_type, read_bytes, read_every_way
 
 CLASSIC = FIXTURES / "classic-2.08"
 SPLIT = FIXTURES / "split-3.1"
@@ -408,3 +411,26 @@ def test_memory_stays_flat_the_tree_never_grows() -> None:
         sizes[n] = reader.retained_elements()
     assert sizes[5000] == sizes[100]
     assert sizes[5000] < 10
+
+
+def test_utf16_with_bom_is_read() -> None:
+    text = (
+        (CLASSIC / "offers.xml").read_text(encoding="utf-8").replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    )
+    utf8, _ = read_every_way((CLASSIC / "offers.xml").read_bytes())
+    utf16, summary = read_every_way(text.encode("utf-16"))
+    assert summary.encoding == "utf-16"
+    assert utf16 == utf8
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    path=st.sampled_from(sorted(FIXTURES.rglob("*.xml"))),
+    chunks=st.lists(st.integers(min_value=1, max_value=300), min_size=1, max_size=40),
+)
+def test_any_chunking_gives_the_same_entities(path: Path, chunks: list[int]) -> None:
+    data = path.read_bytes()
+    whole, summary = read_bytes(data)
+    again, other = read_bytes(data, chunks)
+    assert again == whole
+    assert other.as_json() == summary.as_json()
