@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from b24_bridge.fake import catalog_stock
 from b24_bridge.fake.legacy import BAD_ID, NOT_FOUND, legacy_error, legacy_fields
-from b24_bridge.fake.query import matches, order_rows, page_rows, parse_filter
+from b24_bridge.fake.query import order_rows, page_rows, parse_filter, select_rows
 from b24_bridge.fake.registry import Call, Result, method
 from b24_bridge.fake.state import OFFERS_IBLOCK, PRODUCT_IBLOCK
 from b24_bridge.fake.store import RestError, legacy_value, to_int, to_number, yn
@@ -256,15 +256,17 @@ def _register_kind(kind: str) -> None:
         if not isinstance(flt, Mapping) or not any(k.lstrip("=") == "iblockId" for k in flt):
             raise _catalog_error("0", "Required filter field: iblockId")
         types = _KIND_TYPES[kind]
-        rows = [
-            element_view(r) for r in call.portal.state.t("element") if types is None or r["type"] in types
-        ]
         group = parse_filter(flt)
-        rows = [r for r in rows if matches(r, group, _flat_getter)]
-        rows = order_rows(rows, call.params.get("order"), _flat_getter, "id")
+        rows = select_rows(
+            (r for r in call.portal.state.t("element") if types is None or r["type"] in types),
+            group,
+            _raw_getter,
+        )
+        rows = order_rows(rows, call.params.get("order"), _raw_getter, "id")
         page = page_rows(rows, call.params.get("start"), legacy=False)
+        views = [element_view(r) for r in page.rows]
         return Result(
-            {list_key: [_timestamps(call, {k: v for k, v in r.items() if k in select}) for r in page.rows]},
+            {list_key: [_timestamps(call, {k: v for k, v in r.items() if k in select}) for r in views]},
             page.total,
             page.next,
         )
@@ -293,6 +295,13 @@ def _register_kind(kind: str) -> None:
         ("getFieldsByFilter", describe),
     ):
         method(f"{prefix}.{suffix}", scope="catalog")(handler)
+
+
+def _raw_getter(row: Mapping[str, Any], name: str) -> Any:
+    prop = _PROP.match(name)
+    if prop is not None:
+        return row.get("properties", {}).get(prop.group(1))
+    return row.get(name)
 
 
 def _flat_getter(row: Mapping[str, Any], name: str) -> Any:
@@ -447,7 +456,7 @@ def product_list(call: Call) -> Result:
     """Products *and* variations (bitrix24.md §3.2); default order ``{sort: asc}``."""
     getter = _legacy_getter(call)
     group = parse_filter(call.params.get("filter"))
-    rows = [r for r in call.portal.state.t("element") if matches(r, group, getter)]
+    rows = select_rows(call.portal.state.t("element"), group, getter)
     order = call.params.get("order") or {"SORT": "ASC"}
     rows = order_rows(rows, order, getter, "ID")
     page = page_rows(rows, call.params.get("start"), legacy=True)

@@ -25,7 +25,15 @@ from b24_bridge.fake.productrows import (
     rows_total,
     store_row,
 )
-from b24_bridge.fake.query import FilterError, field_names, matches, order_rows, page_rows, parse_filter
+from b24_bridge.fake.query import (
+    FilterError,
+    field_names,
+    matches,
+    order_rows,
+    page_rows,
+    parse_filter,
+    select_rows,
+)
 from b24_bridge.fake.registry import Call, Result, method
 from b24_bridge.fake.store import RestError, camel_to_upper, to_int, to_number, upper_to_camel
 
@@ -302,7 +310,7 @@ def item_list(call: Call) -> Result:
     try:
         for name in field_names(group):
             getter({}, name)
-        chosen = [r for r in rows if matches(r, group, getter)]
+        chosen = select_rows(rows, group, getter)
     except FilterError as exc:
         raise RestError(
             "INVALID_ARG_VALUE", f"Invalid filter: field '{exc.field}' is not allowed in filter"

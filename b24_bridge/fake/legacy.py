@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from b24_bridge.fake.query import matches, order_rows, page_rows, parse_filter
+from b24_bridge.fake.query import order_rows, page_rows, parse_filter, select_rows
 from b24_bridge.fake.registry import Call, Result, method
 from b24_bridge.fake.store import RestError, legacy_value, param, to_int
 
@@ -179,7 +179,7 @@ class LegacyEntity:
 
     def rows(self, call: Call) -> list[dict[str, Any]]:
         group = parse_filter(param(call.params, "filter"))
-        rows = [r for r in call.portal.state.t(self.table) if matches(r, group, legacy_getter)]
+        rows = select_rows(call.portal.state.t(self.table), group, legacy_getter)
         return order_rows(rows, param(call.params, "order"), legacy_getter, "ID")
 
     def list(self, call: Call) -> Result:

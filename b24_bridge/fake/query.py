@@ -9,12 +9,23 @@ down to a multiple of 50; ``start=-1`` skips the count (``total`` 0, no ``next``
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-__all__ = ["PAGE", "FilterError", "Page", "field_names", "matches", "order_rows", "page_rows", "parse_filter"]
+__all__ = [
+    "PAGE",
+    "FilterError",
+    "Page",
+    "field_names",
+    "matches",
+    "order_rows",
+    "page_rows",
+    "parse_filter",
+    "select_rows",
+]
 
 PAGE: Final = 50
 _OPS: Final = ("!=%", "!%=", "=%", "%=", "!@", ">=", "<=", "!=", "!%", "=", "!", ">", "<", "@", "%")
@@ -59,12 +70,22 @@ def parse_filter(raw: Any) -> Group:
     return Group("OR" if logic == "OR" else "AND", tuple(items))
 
 
+_NUMERIC = re.compile(r"-?\d+(\.\d+)?")
+
+
+@functools.lru_cache(maxsize=65536)
+def _number_text(value: str) -> float | None:
+    text = value.strip()
+    return float(text) if _NUMERIC.fullmatch(text) else None
+
+
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
+    kind = type(value)
+    if kind is int or kind is float:
         return float(value)
-    if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value.strip()):
+    if kind is str:
+        return _number_text(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     return None
 
@@ -72,6 +93,8 @@ def _number(value: Any) -> float | None:
 def _equal(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return (a is None or a == "") and (b is None or b == "")
+    if a == b and type(a) is type(b):
+        return True
     na, nb = _number(a), _number(b)
     if na is not None and nb is not None:
         return na == nb
@@ -142,6 +165,32 @@ def matches(row: Mapping[str, Any], group: Group, getter: Callable[[Mapping[str,
         for item in group.items
     )
     return any(results) if group.logic == "OR" else all(results)
+
+
+def select_rows(
+    rows: Iterable[dict[str, Any]], group: Group, getter: Callable[[Mapping[str, Any], str], Any]
+) -> list[dict[str, Any]]:
+    """The rows matching ``group``; a plain text equality narrows the scan first (same result, faster)."""
+    candidates = list(rows)
+    if group.logic == "AND":
+        for item in group.items:
+            if (
+                isinstance(item, Condition)
+                and item.op in ("", "=")
+                and isinstance(item.value, str)
+                and _number(item.value) is None
+                and item.value
+            ):
+                want = item.value.casefold()
+                candidates = [r for r in candidates if _text_is(getter(r, item.field), want)]
+                break
+    return [r for r in candidates if matches(r, group, getter)]
+
+
+def _text_is(value: Any, want: str) -> bool:
+    if isinstance(value, list):
+        return any(_text_is(v, want) for v in value)
+    return value is not None and str(value).casefold() == want
 
 
 def order_rows(
