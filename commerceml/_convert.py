@@ -162,18 +162,37 @@ def _require(value: str | None, el: Element, path: str, what: str) -> str:
     return value
 
 
-def _ids(el: Element) -> tuple[str, ...]:
-    return tuple(v for c in el if LOCAL[c.tag] == "Ид" and (v := (c.text or "").strip()))
+def _ids(el: Element, spill: list[tuple[str, str]], prefix: str) -> tuple[str, ...]:
+    """The ``Ид`` children of a list such as a product's ``Группы`` (3.1 may hold several)."""
+    ids: list[str] = []
+    for child in el:
+        if LOCAL[child.tag] == "Ид":
+            if value := (child.text or "").strip():
+                ids.append(value)
+        elif isinstance(child.tag, str):
+            flatten(child, f"{prefix}/{LOCAL[child.tag]}", spill)
+    return tuple(ids)
 
 
 # --- small shared pieces --------------------------------------------------------------------
 
 
-def requisites(el: Element) -> tuple[Requisite, ...]:
+Spill = list[tuple[str, str]] | None
+"""Where a sub-converter puts what it does not model: the entity's ``extra`` (or None: dropped on purpose)."""
+
+
+def _spill(child: Element, prefix: str, spill: Spill) -> None:
+    """Keep an unmodelled child of a nested structure in the owning entity's ``extra``."""
+    if spill is not None and isinstance(child.tag, str):
+        flatten(child, f"{prefix}/{LOCAL[child.tag]}", spill)
+
+
+def requisites(el: Element, spill: Spill = None, prefix: str = "ЗначенияРеквизитов") -> tuple[Requisite, ...]:
     """``ЗначенияРеквизитов``: name + one or more ``Значение`` (some configurations send several)."""
     result: list[Requisite] = []
     for item in el:
         if LOCAL[item.tag] != "ЗначениеРеквизита":
+            _spill(item, prefix, spill)
             continue
         name = ""
         values: list[str] = []
@@ -183,14 +202,19 @@ def requisites(el: Element) -> tuple[Requisite, ...]:
                 name = (child.text or "").strip()
             elif tag == "Значение":
                 values.append((child.text or "").strip())
+            else:
+                _spill(child, f"{prefix}/ЗначениеРеквизита", spill)
         result.append(Requisite(name, tuple(values)))
     return tuple(result)
 
 
-def property_values(el: Element) -> tuple[PropertyValue, ...]:
+def property_values(
+    el: Element, spill: Spill = None, prefix: str = "ЗначенияСвойств"
+) -> tuple[PropertyValue, ...]:
     result: list[PropertyValue] = []
     for item in el:
         if LOCAL[item.tag] not in ("ЗначенияСвойства", "ЗначениеСвойства"):
+            _spill(item, prefix, spill)
             continue
         pid = ""
         name: str | None = None
@@ -199,20 +223,21 @@ def property_values(el: Element) -> tuple[PropertyValue, ...]:
             tag = LOCAL[child.tag]
             if tag == "Ид":
                 pid = (child.text or "").strip()
-            elif tag == "Значение":
+            elif tag == "Значение" or tag == "ИдЗначения":
                 values.append((child.text or "").strip())
             elif tag == "Наименование":
                 name = (child.text or "").strip() or None
-            elif tag == "ИдЗначения":
-                values.append((child.text or "").strip())
+            else:
+                _spill(child, f"{prefix}/{LOCAL[item.tag]}", spill)
         result.append(PropertyValue(pid, tuple(values), name))
     return tuple(result)
 
 
-def tax_rates(el: Element) -> tuple[TaxRate, ...]:
+def tax_rates(el: Element, spill: Spill = None, prefix: str = "СтавкиНалогов") -> tuple[TaxRate, ...]:
     result: list[TaxRate] = []
     for item in el:
         if LOCAL[item.tag] != "СтавкаНалога":
+            _spill(item, prefix, spill)
             continue
         name = rate = ""
         for child in item:
@@ -221,11 +246,13 @@ def tax_rates(el: Element) -> tuple[TaxRate, ...]:
                 name = (child.text or "").strip()
             elif tag == "Ставка":
                 rate = (child.text or "").strip()
+            else:
+                _spill(child, f"{prefix}/СтавкаНалога", spill)
         result.append(TaxRate(name, rate))
     return tuple(result)
 
 
-def tax(el: Element, path: str) -> Tax:
+def tax(el: Element, path: str, spill: Spill = None, prefix: str = "Налог") -> Tax:
     name = ""
     included = excise = None
     for child in el:
@@ -236,13 +263,16 @@ def tax(el: Element, path: str) -> Tax:
             included = flag(child, path)
         elif tag == "Акциз":
             excise = flag(child, path)
+        else:
+            _spill(child, prefix, spill)
     return Tax(name, included, excise)
 
 
-def tax_sums(el: Element, path: str) -> tuple[TaxSum, ...]:
+def tax_sums(el: Element, path: str, spill: Spill = None, prefix: str = "Налоги") -> tuple[TaxSum, ...]:
     result: list[TaxSum] = []
     for item in el:
         if LOCAL[item.tag] != "Налог":
+            _spill(item, prefix, spill)
             continue
         name = ""
         included = None
@@ -258,14 +288,17 @@ def tax_sums(el: Element, path: str) -> tuple[TaxSum, ...]:
                 amount = dec(child, f"{path}/Налог")
             elif tag == "Ставка":
                 rate = (child.text or "").strip() or None
+            else:
+                _spill(child, f"{prefix}/Налог", spill)
         result.append(TaxSum(name, included, amount, rate))
     return tuple(result)
 
 
-def discounts(el: Element, path: str) -> tuple[Discount, ...]:
+def discounts(el: Element, path: str, spill: Spill = None, prefix: str = "Скидки") -> tuple[Discount, ...]:
     result: list[Discount] = []
     for item in el:
         if LOCAL[item.tag] != "Скидка":
+            _spill(item, prefix, spill)
             continue
         name = None
         amount = percent = None
@@ -280,14 +313,19 @@ def discounts(el: Element, path: str) -> tuple[Discount, ...]:
                 percent = dec(child, f"{path}/Скидка")
             elif tag == "УчтеноВСумме":
                 included = flag(child, f"{path}/Скидка")
+            else:
+                _spill(child, f"{prefix}/Скидка", spill)
         result.append(Discount(name, amount, percent, included))
     return tuple(result)
 
 
-def characteristics(el: Element) -> tuple[Characteristic, ...]:
+def characteristics(
+    el: Element, spill: Spill = None, prefix: str = "ХарактеристикиТовара"
+) -> tuple[Characteristic, ...]:
     result: list[Characteristic] = []
     for item in el:
         if LOCAL[item.tag] != "ХарактеристикаТовара":
+            _spill(item, prefix, spill)
             continue
         name = value = ""
         cid = None
@@ -299,11 +337,16 @@ def characteristics(el: Element) -> tuple[Characteristic, ...]:
                 value = (child.text or "").strip()
             elif tag == "Ид":
                 cid = (child.text or "").strip() or None
+            else:
+                _spill(child, f"{prefix}/ХарактеристикаТовара", spill)
         result.append(Characteristic(name, value, cid))
     return tuple(result)
 
 
-def base_unit(el: Element, path: str) -> Unit:
+_UNIT_ATTRIBUTES = frozenset({"Код", "НаименованиеПолное", "МеждународноеСокращение"})
+
+
+def base_unit(el: Element, path: str, spill: Spill = None, prefix: str = "БазоваяЕдиница") -> Unit:
     """``БазоваяЕдиница``: 2.0x attributes + text, or 3.1 text reference, plus ``Пересчет``."""
     recalculations: list[UnitRecalculation] = []
     for child in el if len(el) else ():
@@ -316,7 +359,11 @@ def base_unit(el: Element, path: str) -> Unit:
                     unit = (part.text or "").strip()
                 elif tag == "Коэффициент":
                     ratio = dec(part, f"{path}/БазоваяЕдиница/Пересчет")
+                else:
+                    _spill(part, f"{prefix}/Пересчет", spill)
             recalculations.append(UnitRecalculation(unit, ratio))
+        else:
+            _spill(child, prefix, spill)
     get = el.get
     code = get("Код")
     full_name = get("НаименованиеПолное")
@@ -328,6 +375,12 @@ def base_unit(el: Element, path: str) -> Unit:
         full_name = full_name.strip() or None
     if international is not None:
         international = international.strip() or None
+    if spill is not None and len(el.attrib) > (code is not None) + (full_name is not None) + (
+        international is not None
+    ):
+        for key, value in el.attrib.items():
+            if LOCAL[key] not in _UNIT_ATTRIBUTES:
+                spill.append((f"{prefix}/@{LOCAL[key]}", value.strip()))
     if code is None and full_name is None and international is None and name is not None:
         # 3.1: the text is a reference into Классификатор/ЕдиницыИзмерения (protocol.md §6.2).
         return Unit(ref=name, recalculations=tuple(recalculations))
@@ -340,31 +393,35 @@ def base_unit(el: Element, path: str) -> Unit:
     )
 
 
-def unit_element(el: Element, path: str) -> Unit:
+_UNIT_FIELDS = {
+    "Код": "code",
+    "НаименованиеКраткое": "name",
+    "НаименованиеПолное": "full_name",
+    "МеждународноеСокращение": "international",
+    "Ид": "id",
+    "НомерВерсии": "version",
+}
+
+
+def unit_element(el: Element, path: str, spill: Spill = None, prefix: str = "Единица") -> Unit:
     """``ЕдиницаИзмерения`` of the classifier, or an order line's ``Единица``: element form."""
-    values: dict[str, str | None] = {}
-    deleted = False
-    version = None
+    values: dict[str, Any] = {}
+    extra: list[tuple[str, str]] = [] if spill is None else spill
     for child in el:
         tag = LOCAL[child.tag]
-        if tag == "ПометкаУдаления":
-            deleted = bool(flag(child, path))
-        elif tag == "НомерВерсии":
-            version = (child.text or "").strip() or None
-        else:
-            values[tag] = (child.text or "").strip() or None
-    return Unit(
-        code=values.get("Код"),
-        name=values.get("НаименованиеКраткое"),
-        full_name=values.get("НаименованиеПолное"),
-        international=values.get("МеждународноеСокращение"),
-        id=values.get("Ид"),
-        version=version,
-        deleted=deleted,
-    )
+        field_name = _UNIT_FIELDS.get(tag)
+        if field_name is not None:
+            values[field_name] = (child.text or "").strip() or None
+        elif tag == "ПометкаУдаления":
+            values["deleted"] = bool(flag(child, path))
+        elif isinstance(child.tag, str):
+            flatten(child, tag if spill is None else f"{prefix}/{tag}", extra)
+    if spill is None:
+        values["extra"] = tuple(extra)
+    return Unit(**values)
 
 
-def address(el: Element) -> Address:
+def address(el: Element, spill: Spill = None, prefix: str = "Адрес") -> Address:
     presentation = None
     fields: list[AddressField] = []
     for child in el:
@@ -379,14 +436,19 @@ def address(el: Element) -> Address:
                     ftype = (part.text or "").strip()
                 elif ptag == "Значение":
                     value = (part.text or "").strip()
+                else:
+                    _spill(part, f"{prefix}/АдресноеПоле", spill)
             fields.append(AddressField(ftype, value))
+        else:
+            _spill(child, prefix, spill)
     return Address(presentation, tuple(fields))
 
 
-def contacts(el: Element) -> tuple[Contact, ...]:
+def contacts(el: Element, spill: Spill = None, prefix: str = "Контакты") -> tuple[Contact, ...]:
     result: list[Contact] = []
     for item in el:
         if LOCAL[item.tag] != "Контакт":
+            _spill(item, prefix, spill)
             continue
         ctype = value = ""
         comment = None
@@ -398,15 +460,23 @@ def contacts(el: Element) -> tuple[Contact, ...]:
                 value = (child.text or "").strip()
             elif tag == "Комментарий":
                 comment = (child.text or "").strip() or None
+            else:
+                _spill(child, f"{prefix}/Контакт", spill)
         result.append(Contact(ctype, value, comment))
     return tuple(result)
 
 
-def bank_accounts(el: Element) -> tuple[BankAccount, ...]:
+def bank_accounts(
+    el: Element, spill: Spill = None, prefix: str = "РасчетныеСчета"
+) -> tuple[BankAccount, ...]:
     result: list[BankAccount] = []
+    index = 0
     for item in el:
         if LOCAL[item.tag] != "РасчетныйСчет":
+            _spill(item, prefix, spill)
             continue
+        index += 1
+        here = f"{prefix}/РасчетныйСчет[{index}]"
         number = bank_name = bik = bank_address = corr = None
         for child in item:
             tag = LOCAL[child.tag]
@@ -422,7 +492,12 @@ def bank_accounts(el: Element) -> tuple[BankAccount, ...]:
                     elif ptag == "СчетКорреспондентский":
                         corr = (part.text or "").strip() or None
                     elif ptag == "Адрес":
-                        bank_address = address(part).presentation
+                        bank_address = address(part, spill, f"{here}/Банк/Адрес").presentation
+                    else:
+                        _spill(part, f"{here}/Банк", spill)
+            else:
+                # БанкКорреспондент, Комментарий ...: kept, numbered per account.
+                _spill(child, here, spill)
         result.append(BankAccount(number, bank_name, bik, bank_address, corr))
     return tuple(result)
 
@@ -457,31 +532,34 @@ def counterparty(el: Element, path: str) -> Counterparty:
         elif tag == "ПометкаУдаления":
             values["deleted"] = bool(flag(child, path))
         elif tag == "АдресРегистрации":
-            values["registration_address"] = address(child)
+            values["registration_address"] = address(child, extra, tag)
         elif tag == "ЮридическийАдрес":
-            values["legal_address"] = address(child)
+            values["legal_address"] = address(child, extra, tag)
         elif tag == "Адрес":
-            values["address"] = address(child)
+            values["address"] = address(child, extra, tag)
         elif tag == "Контакты":
-            values["contacts"] = contacts(child)
+            values["contacts"] = contacts(child, extra, tag)
         elif tag == "РасчетныеСчета":
-            values["bank_accounts"] = bank_accounts(child)
+            values["bank_accounts"] = bank_accounts(child, extra, tag)
         elif tag == "Представители":
             for rep in child:
                 if LOCAL[rep.tag] == "Представитель":
-                    reps.append(_representative(rep))
+                    reps.append(_representative(rep, extra, f"{tag}/Представитель[{len(reps) + 1}]"))
+                else:
+                    _spill(rep, tag, extra)
         elif isinstance(child.tag, str):
             flatten(child, tag, extra)
     return Counterparty(**values, representatives=tuple(reps), extra=tuple(extra))
 
 
-def _representative(el: Element) -> Representative:
+def _representative(el: Element, spill: Spill = None, prefix: str = "Представитель") -> Representative:
     # Either <Представитель><Контрагент>{Отношение, Ид, Наименование}</...> or the fields directly.
     holder = el
     for child in el:
         if LOCAL[child.tag] == "Контрагент":
             holder = child
-    relation = rid = name = None
+            prefix = f"{prefix}/Контрагент"
+    relation = rid = name = full_name = None
     for child in holder:
         tag = LOCAL[child.tag]
         if tag == "Отношение":
@@ -490,17 +568,28 @@ def _representative(el: Element) -> Representative:
             rid = (child.text or "").strip() or None
         elif tag == "Наименование":
             name = (child.text or "").strip() or None
-    return Representative(relation, rid, name)
+        elif tag == "ПолноеНаименование":
+            full_name = (child.text or "").strip() or None
+        elif tag != "Контрагент":
+            _spill(child, prefix, spill)
+    return Representative(relation, rid, name or full_name)
 
 
 # --- classifier -----------------------------------------------------------------------------
 
 
-def group_tree(el: Element, path: str, parent_id: str | None, out: list[Group]) -> None:
-    """Flatten ``Группы`` (recursive) into ``out`` in pre-order: every parent before its children."""
+def group_tree(
+    el: Element, path: str, parent_id: str | None, out: list[Group], stray: list[tuple[str, int | None]]
+) -> None:
+    """Flatten ``Группы`` (recursive) into ``out`` in pre-order: every parent before its children.
+
+    Elements other than ``Группа`` in a list are reported in ``stray`` (path, line).
+    """
     index = 0
     for item in el:
         if LOCAL[item.tag] != "Группа":
+            if isinstance(item.tag, str):
+                stray.append((f"{path}/{LOCAL[item.tag]}", item.sourceline))
             continue
         index += 1
         here = f"{path}/Группа[{index}]"
@@ -528,7 +617,7 @@ def group_tree(el: Element, path: str, parent_id: str | None, out: list[Group]) 
         gid = _require(gid, item, here, "Группа")
         out.append(Group(gid, name, parent_id, description, version, deleted, tuple(extra)))
         for sub in nested:
-            group_tree(sub, f"{here}/Группы", gid, out)
+            group_tree(sub, f"{here}/Группы", gid, out, stray)
 
 
 def property_def(el: Element, path: str) -> Property:
@@ -568,10 +657,14 @@ def property_def(el: Element, path: str) -> Property:
                             vid = (part.text or "").strip()
                         elif ptag == "Значение":
                             value = (part.text or "").strip()
+                        else:
+                            _spill(part, "ВариантыЗначений/Справочник", extra)
                     variants.append(ValueVariant(vid, value))
                 elif vtag == "Значение":
                     # Older form: a bare list of allowed literal values.
                     variants.append(ValueVariant("", (variant.text or "").strip()))
+                else:
+                    _spill(variant, "ВариантыЗначений", extra)
         elif isinstance(child.tag, str):
             flatten(child, tag, extra)
     pid = _require(values.pop("id", ""), el, path, "Свойство")
@@ -594,7 +687,7 @@ def price_type(el: Element, path: str) -> PriceType:
         elif tag == "Валюта":
             currency = (child.text or "").strip() or None
         elif tag == "Налог":
-            tax_ = tax(child, f"{path}/Налог")
+            tax_ = tax(child, f"{path}/Налог", extra)
         elif tag == "НомерВерсии":
             version = (child.text or "").strip() or None
         elif tag == "ПометкаУдаления":
@@ -617,9 +710,9 @@ def warehouse(el: Element, path: str) -> Warehouse:
         elif tag == "Комментарий":
             values["comment"] = (child.text or "").strip() or None
         elif tag == "Адрес":
-            values["address"] = address(child)
+            values["address"] = address(child, extra)
         elif tag == "Контакты":
-            values["contacts"] = contacts(child)
+            values["contacts"] = contacts(child, extra)
         elif tag == "НомерВерсии":
             values["version"] = (child.text or "").strip() or None
         elif tag == "ПометкаУдаления":
@@ -735,26 +828,26 @@ def product(el: Element, path: str) -> Product:
         elif tag == "Артикул":
             article = (child.text or "").strip() or None
         elif tag == "БазоваяЕдиница":
-            unit = base_unit(child, path)
+            unit = base_unit(child, path, extra)
         elif tag == "Группы":
-            groups.extend(_ids(child))
+            groups.extend(_ids(child, extra, tag))
         elif tag == "Описание":
             description = (child.text or "").strip() or None
         elif tag == "Картинка":
             if image := (child.text or "").strip():
                 images.append(image)
         elif tag == "ЗначенияСвойств":
-            props = property_values(child)
+            props = property_values(child, extra)
         elif tag == "СтавкиНалогов":
-            rates = tax_rates(child)
+            rates = tax_rates(child, extra)
         elif tag == "ЗначенияРеквизитов":
-            reqs = requisites(child)
+            reqs = requisites(child, extra)
         elif tag in ("Штрихкод", "ШтрихКод"):
             barcode = (child.text or "").strip() or None
         elif tag == "Картинки":
             images.extend(v for c in child if (v := (c.text or "").strip()))
         elif tag == "ХарактеристикиТовара":
-            chars = characteristics(child)
+            chars = characteristics(child, extra)
         elif tag == "НомерВерсии":
             version = (child.text or "").strip() or None
         elif tag == "ПометкаУдаления":
@@ -764,7 +857,7 @@ def product(el: Element, path: str) -> Product:
         elif tag == "Страна":
             country = (child.text or "").strip() or None
         elif tag == "Изготовитель":
-            maker = _manufacturer(child)
+            maker = _manufacturer(child, extra)
         elif tag in _DIMENSIONS:
             dimensions[_DIMENSIONS[tag]] = dec(child, path)
         elif isinstance(child.tag, str):
@@ -793,7 +886,7 @@ def product(el: Element, path: str) -> Product:
     )
 
 
-def _manufacturer(el: Element) -> Manufacturer:
+def _manufacturer(el: Element, spill: Spill = None, prefix: str = "Изготовитель") -> Manufacturer:
     mid = name = official = None
     for child in el:
         tag = LOCAL[child.tag]
@@ -803,6 +896,8 @@ def _manufacturer(el: Element) -> Manufacturer:
             name = (child.text or "").strip() or None
         elif tag == "ОфициальноеНаименование":
             official = (child.text or "").strip() or None
+        else:
+            _spill(child, prefix, spill)
     return Manufacturer(mid, name, official)
 
 
@@ -848,7 +943,7 @@ def _price(item: Element) -> Price:
         elif tag in ("МинКоличество", "КоличествоОт"):
             min_quantity = dec(child, "")
         elif tag == "Налог":
-            tax_ = tax(child, "/Налог")
+            tax_ = tax(child, "/Налог", extra, "Цены/Цена/Налог")
         elif isinstance(child.tag, str):
             flatten(child, tag, extra)
     if not type_id:
@@ -868,11 +963,12 @@ def _price(item: Element) -> Price:
     )
 
 
-def _rests(el: Element, path: str, stock: list[Stock]) -> Decimal | None:
+def _rests(el: Element, path: str, stock: list[Stock], spill: Spill = None) -> Decimal | None:
     """``Остатки/Остаток/{Склад{Ид, Количество} | Количество}``; returns the total when given."""
     total: Decimal | None = None
     for rest in el:
         if LOCAL[rest.tag] != "Остаток":
+            _spill(rest, "Остатки", spill)
             continue
         for child in rest:
             tag = LOCAL[child.tag]
@@ -885,6 +981,8 @@ def _rests(el: Element, path: str, stock: list[Stock]) -> Decimal | None:
                         wid = (part.text or "").strip()
                     elif ptag == "Количество":
                         qty = dec(part, f"{path}/Остатки/Остаток/Склад")
+                    else:
+                        _spill(part, "Остатки/Остаток/Склад", spill)
                 if not wid:
                     raise MissingElement(
                         "Остаток/Склад has no Ид", line=child.sourceline, path=f"{path}/Остатки/Остаток/Склад"
@@ -894,6 +992,8 @@ def _rests(el: Element, path: str, stock: list[Stock]) -> Decimal | None:
                 quantity = dec(child, f"{path}/Остатки/Остаток")
                 if quantity is not None:
                     total = quantity if total is None else total + quantity
+            else:
+                _spill(child, "Остатки/Остаток", spill)
     return total
 
 
@@ -912,10 +1012,11 @@ def _stock_attr(el: Element, path: str) -> Stock:
     return Stock(wid, qty if qty is not None else Decimal(0))
 
 
-def _stock_list(el: Element, path: str, stock: list[Stock]) -> None:
+def _stock_list(el: Element, path: str, stock: list[Stock], spill: Spill = None) -> None:
     """``КоличествоНаСкладах/КоличествоНаСкладе{ИдСклада, Количество}`` (1C-Bitrix vocabulary)."""
     for item in el:
         if LOCAL[item.tag] != "КоличествоНаСкладе":
+            _spill(item, "КоличествоНаСкладах", spill)
             continue
         wid = ""
         qty: Decimal | None = None
@@ -925,6 +1026,8 @@ def _stock_list(el: Element, path: str, stock: list[Stock]) -> None:
                 wid = (child.text or "").strip()
             elif tag == "Количество":
                 qty = dec(child, f"{path}/КоличествоНаСкладах/КоличествоНаСкладе")
+            else:
+                _spill(child, "КоличествоНаСкладах/КоличествоНаСкладе", spill)
         if not wid:
             raise MissingElement(
                 "КоличествоНаСкладе has no ИдСклада",
@@ -968,25 +1071,25 @@ def offer(el: Element, path: str) -> Offer:
         elif tag == "Артикул":
             article = (child.text or "").strip() or None
         elif tag == "БазоваяЕдиница":
-            unit = base_unit(child, path)
+            unit = base_unit(child, path, extra)
         elif tag == "ХарактеристикиТовара":
-            chars = characteristics(child)
+            chars = characteristics(child, extra)
         elif tag in ("Штрихкод", "ШтрихКод"):
             barcode = (child.text or "").strip() or None
         elif tag == "Остатки":
             if stock is None:
                 stock = []
-            total = _rests(child, path, stock)
+            total = _rests(child, path, stock, extra)
             if total is not None:
                 quantity = total
         elif tag == "КоличествоНаСкладах":
             if stock is None:
                 stock = []
-            _stock_list(child, path, stock)
+            _stock_list(child, path, stock, extra)
         elif tag == "ЗначенияСвойств":
-            props = property_values(child)
+            props = property_values(child, extra)
         elif tag == "ЗначенияРеквизитов":
-            reqs = requisites(child)
+            reqs = requisites(child, extra)
         elif tag == "НомерВерсии":
             version = (child.text or "").strip() or None
         elif tag == "ПометкаУдаления":
@@ -1049,19 +1152,19 @@ def order_line(el: Element, path: str) -> OrderLine:
         elif tag == "Артикул":
             values["article"] = (child.text or "").strip() or None
         elif tag == "БазоваяЕдиница":
-            values["unit"] = base_unit(child, path)
+            values["unit"] = base_unit(child, path, extra)
         elif tag == "Единица":
-            values["unit"] = unit_element(child, f"{path}/Единица")
+            values["unit"] = unit_element(child, f"{path}/Единица", extra)
         elif tag == "Скидки":
-            values["discounts"] = discounts(child, f"{path}/Скидки")
+            values["discounts"] = discounts(child, f"{path}/Скидки", extra)
         elif tag == "СтавкиНалогов":
-            values["tax_rates"] = tax_rates(child)
+            values["tax_rates"] = tax_rates(child, extra)
         elif tag == "Налоги":
-            values["taxes"] = tax_sums(child, f"{path}/Налоги")
+            values["taxes"] = tax_sums(child, f"{path}/Налоги", extra)
         elif tag == "ХарактеристикиТовара":
-            values["characteristics"] = characteristics(child)
+            values["characteristics"] = characteristics(child, extra)
         elif tag == "ЗначенияРеквизитов":
-            values["requisites"] = requisites(child)
+            values["requisites"] = requisites(child, extra)
         elif isinstance(child.tag, str):
             flatten(child, tag, extra)
     return OrderLine(_require(lid, el, path, "Товар документа"), **values, extra=tuple(extra))
@@ -1112,24 +1215,30 @@ def document(el: Element, path: str, container: int | None) -> Document:
                 if LOCAL[item.tag] == "Контрагент":
                     index += 1
                     parties.append(counterparty(item, f"{path}/Контрагенты/Контрагент[{index}]"))
+                else:
+                    _spill(item, tag, extra)
         elif tag == "Налоги":
-            values["taxes"] = tax_sums(child, f"{path}/Налоги")
+            values["taxes"] = tax_sums(child, f"{path}/Налоги", extra)
         elif tag == "Скидки":
-            values["discounts"] = discounts(child, f"{path}/Скидки")
+            values["discounts"] = discounts(child, f"{path}/Скидки", extra)
         elif tag == "Склады":
             index = 0
             for item in child:
                 if LOCAL[item.tag] == "Склад":
                     index += 1
                     stores.append(warehouse(item, f"{path}/Склады/Склад[{index}]"))
+                else:
+                    _spill(item, tag, extra)
         elif tag == "Товары":
             index = 0
             for item in child:
                 if LOCAL[item.tag] == "Товар":
                     index += 1
                     lines.append(order_line(item, f"{path}/Товары/Товар[{index}]"))
+                else:
+                    _spill(item, tag, extra)
         elif tag == "ЗначенияРеквизитов":
-            values["requisites"] = requisites(child)
+            values["requisites"] = requisites(child, extra)
         elif isinstance(child.tag, str):
             flatten(child, tag, extra)
     return Document(

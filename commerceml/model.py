@@ -187,6 +187,7 @@ class Unit:
     recalculations: tuple[UnitRecalculation, ...] = ()
     version: str | None = None
     deleted: bool = False
+    extra: Extra = ()
 
 
 @dataclass(slots=True)

@@ -371,8 +371,13 @@ class Reader:
             for child in el:
                 if LOCAL[child.tag] == "Группы":
                     groups: list[Group] = []
-                    conv.group_tree(child, f"{path}/Группы", None, groups)
+                    stray: list[tuple[str, int | None]] = []
+                    conv.group_tree(child, f"{path}/Группы", None, groups, stray)
                     out.extend(groups)
+                    for where, line in stray:
+                        self.summary.warnings.append(
+                            ReadWarning("unexpected element in a list of groups ignored", line, where)
+                        )
                     self.summary.counts["groups"] += len(groups)
                     child.clear()
             section = conv.classifier_info(el, path)
