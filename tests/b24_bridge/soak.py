@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from b24_bridge import B24Client, BatchCommand
-from b24_bridge.fake import Fault, FakePortal
+from b24_bridge.fake import FakePortal, Fault
 
-# kind -> (create method, key field, list method, get method)
+# kind -> (key field, name field)
 KINDS: dict[str, tuple[str, str]] = {
     "crm.product": ("XML_ID", "NAME"),
     "catalog.product": ("xmlId", "name"),
@@ -112,11 +112,11 @@ async def _worker(client: B24Client, worker: int, ops: int, report: SoakReport, 
         elif roll < 0.85:
             entity = rng.choice(mine)
             key_field = KINDS[entity.kind][0]
-            params: dict[str, Any] = {**_scope(entity.kind), "filter": {key_field: entity.key}}
+            query: dict[str, Any] = {**_scope(entity.kind), "filter": {key_field: entity.key}}
             if entity.kind == "catalog.product":
-                params["filter"]["iblockId"] = 23
-                params["select"] = ["id", "iblockId", "name"]
-            found = await client.call(f"{entity.kind}.list", params)
+                query["filter"]["iblockId"] = 23
+                query["select"] = ["id", "iblockId", "name"]
+            found = await client.call(f"{entity.kind}.list", query)
             rows = found if isinstance(found, list) else next(iter(found.values()))
             ids = [int(r.get("ID", r.get("id"))) for r in rows]
             if ids != [entity.id]:
