@@ -491,3 +491,72 @@ def find_by_comm(call: Call) -> Any:
 
 
 __all__ = ["BANKDETAIL", "COMPANY", "CONTACT", "DEAL", "INVOICE", "LEGACY_ROW_FIELDS", "REQUISITE"]
+
+
+# -- addresses: no own id, keyed by (TYPE_ID, ENTITY_TYPE_ID, ENTITY_ID) (bitrix24.md §5.3) ---------
+
+_ADDRESS_FIELDS = (
+    "TYPE_ID",
+    "ENTITY_TYPE_ID",
+    "ENTITY_ID",
+    "ADDRESS_1",
+    "ADDRESS_2",
+    "CITY",
+    "POSTAL_CODE",
+    "REGION",
+    "PROVINCE",
+    "COUNTRY",
+    "COUNTRY_CODE",
+    "LOC_ADDR_ID",
+)
+
+
+def _address_key(fields: Mapping[str, Any]) -> tuple[int, int, int]:
+    key = (
+        to_int(fields.get("TYPE_ID")),
+        to_int(fields.get("ENTITY_TYPE_ID")),
+        to_int(fields.get("ENTITY_ID")),
+    )
+    if key[0] not in (1, 4, 6, 8, 9, 11) or key[1] not in (1, 8) or key[2] <= 0:
+        raise legacy_error("TYPE_ID, ENTITY_TYPE_ID and ENTITY_ID are not defined or invalid.")
+    return key
+
+
+@method("crm.address.add", scope="crm")
+def address_add(call: Call) -> bool:
+    fields = legacy_fields(call)
+    key = _address_key(fields)
+    if key in call.portal.state.addresses:
+        raise legacy_error("TypeAddress exists")
+    call.portal.state.addresses[key] = {k: fields.get(k) for k in _ADDRESS_FIELDS}
+    return True
+
+
+@method("crm.address.update", scope="crm")
+def address_update(call: Call) -> bool:
+    fields = legacy_fields(call)
+    key = _address_key(fields)
+    row = call.portal.state.addresses.get(key)
+    if row is None:
+        raise legacy_error(NOT_FOUND)
+    row.update({k: v for k, v in fields.items() if k in _ADDRESS_FIELDS})
+    return True
+
+
+@method("crm.address.delete", scope="crm")
+def address_delete(call: Call) -> bool:
+    key = _address_key(legacy_fields(call))
+    if call.portal.state.addresses.pop(key, None) is None:
+        raise legacy_error(NOT_FOUND)
+    return True
+
+
+@method("crm.address.list", scope="crm")
+def address_list(call: Call) -> Result:
+    """No ``order``; ``total`` is 50 unless ``start=-1`` (the platform bug of b24phpsdk #144, §2.5)."""
+    rows = [dict(v) for k, v in call.portal.state.addresses.items() if k[0] > 0]
+    group = parse_filter(param(call.params, "filter"))
+    chosen = [r for r in rows if matches(r, group, legacy_getter)]
+    page = page_rows(chosen, param(call.params, "start"), legacy=True)
+    total = 0 if to_int(param(call.params, "start")) < 0 else 50
+    return Result([{k: legacy_value(v) for k, v in r.items()} for r in page.rows], total, page.next)
