@@ -266,8 +266,10 @@ class B24Client:
         if isinstance(exc, RateLimited) and self.bucket is not None:
             self.bucket.penalize(now)
         if isinstance(exc, OperationLimited) and self.budget is not None:
-            until = exc.retry_after if exc.retry_after and exc.retry_after > now else now + 60.0
-            self.budget.blocked(method, until)
+            if exc.retry_after is not None and exc.retry_after > now:
+                self.budget.record(method, self.budget.limit, exc.retry_after)
+            else:
+                self.budget.blocked(method, now)
 
     def _note_time(self, method: str, info: TimeInfo | None) -> None:
         if info is not None and self.budget is not None:

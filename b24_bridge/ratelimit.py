@@ -139,9 +139,16 @@ class OperatingBudget:
             return
         self._state[method.lower()] = (operating, reset_at)
 
-    def blocked(self, method: str, until: float) -> None:
-        """The portal answered OPERATION_TIME_LIMIT: block the method until ``until``."""
+    def blocked(self, method: str, now: float, *, fallback: float = 60.0) -> float:
+        """The portal answered OPERATION_TIME_LIMIT: block the method; returns until when.
+
+        Until the last reported ``operating_reset_at`` when that is still ahead, else one basket.
+        """
+        state = self._state.get(method.lower())
+        known = state[1] if state is not None else None
+        until = known if known is not None and known > now else now + fallback
         self._state[method.lower()] = (self.limit, until)
+        return until
 
     def delay(self, method: str, now: float, *, fallback: float = 60.0) -> float:
         """Seconds to wait before calling ``method`` again (0 when it is well within budget)."""

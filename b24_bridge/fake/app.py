@@ -65,8 +65,17 @@ async def _send(request: web.Request, reply: Reply, portal: FakePortal) -> web.S
     )
 
 
+def _moved(request: web.Request, portal: FakePortal) -> web.Response | None:
+    if portal.config.moved_to is None:
+        return None
+    location = f"{portal.config.moved_to.rstrip('/')}{request.path_qs}"
+    return web.Response(status=302, headers={"Location": location})
+
+
 async def _webhook(request: web.Request) -> web.StreamResponse:
     portal = request.app[PORTAL_KEY]
+    if (moved := _moved(request, portal)) is not None:
+        return moved
     params = await _params(request)
     reply = portal.handle_rest(
         _method_name(request.match_info["method"]),
@@ -80,6 +89,8 @@ async def _webhook(request: web.Request) -> web.StreamResponse:
 
 async def _oauth_rest(request: web.Request) -> web.StreamResponse:
     portal = request.app[PORTAL_KEY]
+    if (moved := _moved(request, portal)) is not None:
+        return moved
     params = await _params(request)
     token = params.pop("auth", None)
     reply = portal.handle_rest(

@@ -262,7 +262,7 @@ def _register_kind(kind: str) -> None:
             group,
             _raw_getter,
         )
-        rows = order_rows(rows, call.params.get("order"), _raw_getter, "id")
+        rows = order_rows(rows, call.params.get("order"), _raw_getter, "id", rng=call.portal.list_rng())
         page = page_rows(rows, call.params.get("start"), legacy=False)
         views = [element_view(r) for r in page.rows]
         return Result(
@@ -458,7 +458,7 @@ def product_list(call: Call) -> Result:
     group = parse_filter(call.params.get("filter"))
     rows = select_rows(call.portal.state.t("element"), group, getter)
     order = call.params.get("order") or {"SORT": "ASC"}
-    rows = order_rows(rows, order, getter, "ID")
+    rows = order_rows(rows, order, getter, "ID", rng=call.portal.list_rng())
     page = page_rows(rows, call.params.get("start"), legacy=True)
     select = _names(call.params.get("select"))
     return Result([legacy_product(call, r, select) for r in page.rows], page.total, page.next)

@@ -97,7 +97,9 @@ def _listing(call: Call, rows: list[dict[str, Any]], key: str, *, require_iblock
         raise _err("0", "Required filter field: iblockId")
     group = parse_filter(flt)
     chosen = [r for r in rows if matches(r, group, lambda r, n: r.get(n))]
-    chosen = order_rows(chosen, call.params.get("order"), lambda r, n: r.get(n), "id")
+    chosen = order_rows(
+        chosen, call.params.get("order"), lambda r, n: r.get(n), "id", rng=call.portal.list_rng()
+    )
     page = page_rows(chosen, call.params.get("start"), legacy=False)
     raw_select = call.params.get("select")
     select = [str(s) for s in (raw_select.values() if isinstance(raw_select, Mapping) else raw_select or [])]
@@ -296,7 +298,7 @@ def productsection_list(call: Call) -> Result:
 
     group = parse_filter(call.params.get("filter"))
     rows = [r for r in call.portal.state.t("section") if matches(r, group, getter)]
-    rows = order_rows(rows, call.params.get("order"), getter, "ID")
+    rows = order_rows(rows, call.params.get("order"), getter, "ID", rng=call.portal.list_rng())
     page = page_rows(rows, call.params.get("start"), legacy=True)
     return Result([_legacy_section(r) for r in page.rows], page.total, page.next)
 

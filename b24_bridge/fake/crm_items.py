@@ -320,7 +320,7 @@ def item_list(call: Call) -> Result:
         for name in order:
             if name not in allowed:
                 raise RestError("INVALID_ARG_VALUE", f"Invalid order: field '{name}' is not allowed in order")
-    chosen = order_rows(chosen, order, getter, "id")
+    chosen = order_rows(chosen, order, getter, "id", rng=call.portal.list_rng())
     page = page_rows(chosen, call.params.get("start"), legacy=False)
     select = call.params.get("select")
     names = [str(s) for s in (select.values() if isinstance(select, Mapping) else select or [])]

@@ -180,7 +180,7 @@ class LegacyEntity:
     def rows(self, call: Call) -> list[dict[str, Any]]:
         group = parse_filter(param(call.params, "filter"))
         rows = select_rows(call.portal.state.t(self.table), group, legacy_getter)
-        return order_rows(rows, param(call.params, "order"), legacy_getter, "ID")
+        return order_rows(rows, param(call.params, "order"), legacy_getter, "ID", rng=call.portal.list_rng())
 
     def list(self, call: Call) -> Result:
         select = param(call.params, "select")

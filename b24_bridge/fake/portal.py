@@ -64,6 +64,8 @@ class PortalConfig:
     member_id: str = "a223c6b3710f85df22e9377d6c4f7553"
     smart_invoice_category: int = 5
     seed: int = 24
+    unstable_order: bool = False  # lists without "order" come back shuffled (§8.7 item 4)
+    moved_to: str | None = None  # answer every REST call with 302 to this host (§1.1, §8.1 item 5)
 
 
 @dataclass
@@ -431,6 +433,10 @@ class FakePortal:
         return Reply(status, GATEWAY_HTML.format(status=status, reason=reason), content_type="text/html")
 
     # -- helpers for tests ---------------------------------------------------------------------
+
+    def list_rng(self) -> random.Random | None:
+        """The shuffling source of the "unstable order" mode, or ``None`` (stable by id)."""
+        return self.rng if self.config.unstable_order else None
 
     def iso(self, ts: float | None = None) -> str:
         return iso(self.now() if ts is None else ts, self.config.tz_offset)

@@ -10,6 +10,7 @@ down to a multiple of 50; ``start=-1`` skips the count (``total`` 0, no ``next``
 from __future__ import annotations
 
 import functools
+import random
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -194,13 +195,26 @@ def _text_is(value: Any, want: str) -> bool:
 
 
 def order_rows(
-    rows: list[dict[str, Any]], order: Any, getter: Callable[[Mapping[str, Any], str], Any], default: str
+    rows: list[dict[str, Any]],
+    order: Any,
+    getter: Callable[[Mapping[str, Any], str], Any],
+    default: str,
+    *,
+    rng: random.Random | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows sorted by ``order`` (``{"FIELD": "ASC"|"DESC"}``), ties and default by id ascending."""
+    """Rows sorted by ``order`` (``{"FIELD": "ASC"|"DESC"}``), ties and default by id ascending.
+
+    With ``rng`` (the portal's "unstable order" mode, bitrix24.md §8.7 item 4) rows without an
+    ``order`` come back shuffled and ties are broken at random, as a real database may do.
+    """
     keys: list[tuple[str, bool]] = []
     if isinstance(order, Mapping):
         keys = [(str(k), str(v).upper() == "DESC") for k, v in order.items()]
-    out = sorted(rows, key=lambda r: _sort_key(getter(r, default)))
+    if rng is not None:
+        out = list(rows)
+        rng.shuffle(out)
+    else:
+        out = sorted(rows, key=lambda r: _sort_key(getter(r, default)))
     for name, descending in reversed(keys):
 
         def key(row: dict[str, Any], field: str = name) -> tuple[int, float, str]:

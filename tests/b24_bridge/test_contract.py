@@ -474,3 +474,69 @@ async def test_lost_update_and_delete_are_repeated_safely(harness: Harness) -> N
     assert len(harness.portal.state.t("company")) == 0
     with pytest.raises(NotFound):
         await client.call("crm.company.delete", {"id": 1})
+
+
+@pytest.mark.parametrize("portal_config", [PortalConfig(unstable_order=True)])
+async def test_unstable_order_does_not_break_paging(harness: Harness) -> None:
+    """§2.5 / §8.7 item 4: without ``order`` rows come back in any order; the client always orders by id."""
+    client = harness.client()
+    await client.call_many("crm.company.add", [{"fields": {"TITLE": f"t{i}"}} for i in range(120)])
+    unordered = await client.call("crm.company.list", {"select": ["ID"]})
+    assert [int(r["ID"]) for r in unordered] != list(range(1, 51))
+    rows = await client.list_all("crm.company.list", {"select": ["ID"]})
+    assert [int(r["ID"]) for r in rows] == list(range(1, 121))
+
+
+@pytest.mark.parametrize("portal_config", [PortalConfig(method_costs={"crm.company.get": 100.0})])
+async def test_nested_commands_hit_the_operating_limit_one_by_one(harness: Harness) -> None:
+    """§2.2 / §8.5: nested batch calls are accounted per method and refused one by one in
+    ``result_error``; ``call_many`` waits for the reset and sends the refused ones again."""
+    client = harness.client()
+    await client.call("crm.company.add", {"fields": {"TITLE": "x"}})
+    answer = await client.batch([BatchCommand(f"g{i}", "crm.company.get", {"id": 1}) for i in range(8)])
+    assert sorted(answer.results) == ["g0", "g1", "g2", "g3", "g4"]
+    assert {type(e) for e in answer.errors.values()} == {OperationLimited}
+    start = harness.clock.now()
+    results = await client.call_many("crm.company.get", [{"id": 1}] * 3)
+    assert [r["TITLE"] for r in results] == ["x"] * 3
+    assert harness.clock.now() - start >= 599
+    assert harness.portal.stats.calls["batch"] >= 2
+
+
+async def test_authorization_code_grant_lives_thirty_seconds(harness: Harness) -> None:
+    """§1.3 / §8.1 item 4: the code of the authorization flow is good once and for 30 s."""
+    portal = harness.portal
+    app = portal.register_app("local.codes", "s")
+    code = portal.authorization_code(app.client_id)
+    status, body = portal.oauth_token(
+        {"grant_type": "authorization_code", "client_id": app.client_id, "client_secret": "s", "code": code}
+    )
+    assert status == 200 and body["expires_in"] == 3600 and body["member_id"] == portal.config.member_id
+    status, body = portal.oauth_token(
+        {"grant_type": "authorization_code", "client_id": app.client_id, "client_secret": "s", "code": code}
+    )
+    assert (status, body["error"]) == (400, "invalid_grant")
+    late = portal.authorization_code(app.client_id)
+    harness.clock.advance(31)
+    status, body = portal.oauth_token(
+        {"grant_type": "authorization_code", "client_id": app.client_id, "client_secret": "s", "code": late}
+    )
+    assert (status, body["error"]) == (400, "invalid_grant")
+    status, body = portal.oauth_token(
+        {
+            "grant_type": "refresh_token",
+            "client_id": app.client_id,
+            "client_secret": "wrong",
+            "refresh_token": "x",
+        }
+    )
+    assert (status, body["error"]) == (400, "invalid_client")
+
+
+async def test_unknown_token_is_invalid_token(harness: Harness) -> None:
+    """§1.5 / §8.1 item 4: an unknown OAuth token answers 401 invalid_token (not refreshed)."""
+    client, oauth = harness.oauth_client()
+    harness.portal.tokens.clear()
+    with pytest.raises(AuthFailed) as info:
+        await client.call("crm.company.list")
+    assert (info.value.status, info.value.code) == (401, "invalid_token") and oauth.refreshes == 0

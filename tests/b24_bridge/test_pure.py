@@ -211,6 +211,10 @@ def test_operating_budget_pauses_near_the_limit() -> None:
     assert budget.delay("CRM.ITEM.LIST", 900.0) == 100.0
     assert budget.delay("crm.item.get", 900.0) == 0.0
     assert budget.delay("crm.item.list", 1000.0) == 0.0
+    budget.record("crm.item.list", 300.0, 1500.0)
+    assert budget.blocked("crm.item.list", 1200.0) == 1500.0  # 429: wait for the reported reset
+    assert budget.delay("crm.item.list", 1200.0) == 300.0
+    assert budget.blocked("crm.deal.list", 1200.0) == 1260.0  # nothing known: one basket
 
 
 def test_pure_modules_import_without_aiohttp_and_the_fake_has_its_own_limits() -> None:

@@ -44,6 +44,25 @@ async def test_moved_portal_is_re_posted_to_the_new_host() -> None:
         await new.close()
 
 
+async def test_fake_portal_moved_mode_answers_302() -> None:
+    """§1.1 / §8.1 item 5: the fake's "portal moved" mode answers 302 with the new host in Location."""
+    target = FakePortal()
+    new = TestServer(make_portal_app(target, deliver_events=False))
+    await new.start_server()
+    old_portal = FakePortal(PortalConfig(moved_to=str(new.make_url("/")).rstrip("/")))
+    old_portal.add_webhook(1, target.default_webhook.code)
+    old = TestServer(make_portal_app(old_portal, deliver_events=False))
+    await old.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            transport = AiohttpTransport(session, str(old.make_url(target.webhook_path())))
+            assert await B24Client(transport, bucket=None).call("crm.company.list") == []
+            assert target.stats.calls["crm.company.list"] == 1 and old_portal.stats.requests == 0
+    finally:
+        await old.close()
+        await new.close()
+
+
 async def test_https_required_when_configured() -> None:
     """§1.1 / §8.1 item 5: a plain-HTTP call answers 400 INVALID_REQUEST "Https required"."""
     portal = FakePortal(PortalConfig(require_https=True))
