@@ -409,6 +409,75 @@ class B24Client:
                 return
             last = int(rows[-1][ident])
 
+    async def export_batched(
+        self, method: str, params: Mapping[str, Any] | None = None
+    ) -> AsyncIterator[Any]:
+        """The fast export chained inside batches: up to 2,500 rows per request (bitrix24.md §2.5, §7.3).
+
+        The first page (``start=0``) tells ``total``; then each batch holds up to 50 ``start=-1`` pages
+        whose ``>id`` filter references the previous page's 50th id (``$result[p0][items][49][id]``).
+        Stops at the first short page; rows added meanwhile are picked up by a final plain page.
+        """
+        ident = id_field(method)
+        query = dict(params or {})
+        flt = dict(query.pop("filter", None) or {})
+        query.pop("start", None)
+        select = query.get("select")
+        if select and ident not in select and "*" not in select:
+            query["select"] = [ident, *select]
+        last: Any = flt.pop(f">{ident}", 0)
+        order = {ident: "ASC"}
+        seen: set[Any] = set()
+        first = await self.call_envelope(
+            method, {**query, "order": order, "filter": {**flt, f">{ident}": last}, "start": 0}
+        )
+        page = _rows(first.result)
+        wrapper = (
+            next((k for k, v in first.result.items() if isinstance(v, list)), None)
+            if isinstance(first.result, Mapping)
+            else None
+        )
+        remaining = (first.total or 0) - len(page)
+        while True:
+            for row in page:
+                if row[ident] not in seen:
+                    seen.add(row[ident])
+                    yield row
+            if len(page) < PAGE_SIZE:
+                return
+            last = page[-1][ident]
+            count = max(1, min(MAX_BATCH, -(-remaining // PAGE_SIZE)))
+            path = f"[{wrapper}]" if wrapper else ""
+            commands = [
+                BatchCommand(
+                    f"p{i}",
+                    method,
+                    {
+                        **query,
+                        "order": order,
+                        "start": -1,
+                        "filter": {
+                            **flt,
+                            f">{ident}": last
+                            if i == 0
+                            else f"$result[p{i - 1}]{path}[{PAGE_SIZE - 1}][{ident}]",
+                        },
+                    },
+                )
+                for i in range(count)
+            ]
+            answer = await self.batch(commands)
+            answer.raise_for_errors()
+            pages = [_rows(answer.results[c.id]) for c in commands]
+            remaining -= count * PAGE_SIZE
+            for index, page in enumerate(pages):
+                if index == len(pages) - 1 or len(page) < PAGE_SIZE:
+                    break
+                for row in page:
+                    if row[ident] not in seen:
+                        seen.add(row[ident])
+                        yield row
+
     async def list_all(self, method: str, params: Mapping[str, Any] | None = None) -> list[Any]:
         """All rows of a list method (paged)."""
         return [row async for row in self.iter_list(method, params)]

@@ -540,3 +540,22 @@ async def test_unknown_token_is_invalid_token(harness: Harness) -> None:
     with pytest.raises(AuthFailed) as info:
         await client.call("crm.company.list")
     assert (info.value.status, info.value.code) == (401, "invalid_token") and oauth.refreshes == 0
+
+
+@pytest.mark.parametrize("method", ["crm.item.list", "crm.company.list"])
+async def test_export_chained_in_batches(harness: Harness, method: str) -> None:
+    """§2.5 / §7.3: the >id chain inside one batch (``$result[p0][items][49][id]``): 260 rows, 2 requests."""
+    client = harness.client()
+    if method == "crm.item.list":
+        await client.call_many(
+            "crm.item.add", [{"entityTypeId": 31, "fields": {"title": f"i{i}"}} for i in range(260)]
+        )
+        params: dict[str, object] = {"entityTypeId": 31, "select": ["title"]}
+        ident = "id"
+    else:
+        await client.call_many("crm.company.add", [{"fields": {"TITLE": f"i{i}"}} for i in range(260)])
+        params, ident = {"select": ["TITLE"]}, "ID"
+    before = harness.portal.stats.requests
+    rows = [r async for r in client.export_batched(method, params)]
+    assert [int(r[ident]) for r in rows] == list(range(1, 261))
+    assert harness.portal.stats.requests - before == 2
