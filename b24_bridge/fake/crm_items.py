@@ -517,3 +517,90 @@ def productrow_fields(call: Call) -> dict[str, Any]:
             for name in ("id", "ownerId", "ownerType", *ROW_FIELDS)
         }
     }
+
+
+# -- payments of smart invoices and deals (bitrix24.md §4.5, Appendix B) -------------------------
+
+
+def _payment_owner(call: Call) -> tuple[int, dict[str, Any]]:
+    entity_type = to_int(call.params.get("entityTypeId"))
+    if entity_type not in (2, 31):
+        raise RestError("ENTITY_TYPE_NOT_SUPPORTED", f"Entity type {entity_type} is not supported")
+    table = "item" if entity_type == 31 else "deal"
+    owner = call.portal.state.t(table).get(call.params.get("entityId"))
+    if owner is None:
+        raise RestError("OWNER_NOT_FOUND", "Owner was not found")
+    return entity_type, owner
+
+
+def _payment_view(call: Call, row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        **{k: v for k, v in row.items() if k not in ("entityTypeId", "entityId")},
+        "datePaid": None if row["datePaid"] is None else call.portal.iso(row["datePaid"]),
+    }
+
+
+@method("crm.item.payment.add", scope="crm")
+def payment_add(call: Call) -> int:
+    entity_type, owner = _payment_owner(call)
+    owner_id = owner.get("id", owner.get("ID"))
+    total = owner.get("opportunity", owner.get("OPPORTUNITY", 0.0))
+    existing = [p for p in call.portal.state.t("payment") if p["entityId"] == owner_id]
+    row = call.portal.state.t("payment").insert(
+        {
+            "entityTypeId": entity_type,
+            "entityId": owner_id,
+            "accountNumber": f"{owner_id}/{len(existing) + 1}",
+            "paid": "N",
+            "datePaid": None,
+            "empPaidId": None,
+            "paySystemId": 6,
+            "sum": to_number(total),
+            "currency": owner.get("currencyId", owner.get("CURRENCY_ID", "RUB")),
+            "paySystemName": "Cash",
+        }
+    )
+    return int(row["id"])
+
+
+@method("crm.item.payment.list", scope="crm")
+def payment_list(call: Call) -> list[dict[str, Any]]:
+    entity_type, owner = _payment_owner(call)
+    owner_id = owner.get("id", owner.get("ID"))
+    return [
+        _payment_view(call, p)
+        for p in call.portal.state.t("payment")
+        if p["entityTypeId"] == entity_type and p["entityId"] == owner_id
+    ]
+
+
+def _payment(call: Call) -> dict[str, Any]:
+    row = call.portal.state.t("payment").get(call.params.get("id"))
+    if row is None:
+        raise RestError("NOT_FOUND", "Payment not found")
+    return row
+
+
+@method("crm.item.payment.get", scope="crm")
+def payment_get(call: Call) -> dict[str, Any]:
+    return _payment_view(call, _payment(call))
+
+
+@method("crm.item.payment.pay", scope="crm")
+def payment_pay(call: Call) -> bool:
+    row = _payment(call)
+    row.update({"paid": "Y", "datePaid": call.now, "empPaidId": call.auth.user_id})
+    return True
+
+
+@method("crm.item.payment.unpay", scope="crm")
+def payment_unpay(call: Call) -> bool:
+    row = _payment(call)
+    row.update({"paid": "N", "datePaid": None, "empPaidId": None})
+    return True
+
+
+@method("crm.item.payment.delete", scope="crm")
+def payment_delete(call: Call) -> bool:
+    call.portal.state.t("payment").delete(_payment(call)["id"])
+    return True

@@ -10,6 +10,7 @@ reordering; tokens issued with events carry the loop-guard TTL; offline rows ups
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
@@ -92,7 +93,7 @@ class EventHub:
     portal: FakePortal
     config: DeliveryConfig = field(default_factory=DeliveryConfig)
     outbox: list[Delivery] = field(default_factory=list)
-    sent: list[Delivery] = field(default_factory=list)
+    sent: deque[Delivery] = field(default_factory=lambda: deque(maxlen=100_000))
     outgoing: list[dict[str, Any]] = field(default_factory=list)
     process_seq: int = 0
     last_offline_signal: dict[int, float] = field(default_factory=dict)

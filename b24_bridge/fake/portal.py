@@ -15,7 +15,7 @@ import hashlib
 import random
 import secrets
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -64,6 +64,7 @@ class PortalConfig:
     member_id: str = "a223c6b3710f85df22e9377d6c4f7553"
     smart_invoice_category: int = 5
     seed: int = 24
+    record_limit: int = 200_000  # calls kept in FakePortal.records
     unstable_order: bool = False  # lists without "order" come back shuffled (§8.7 item 4)
     moved_to: str | None = None  # answer every REST call with 302 to this host (§1.1, §8.1 item 5)
 
@@ -147,7 +148,8 @@ class FakePortal:
         self.state = PortalState(smart_invoice_category=self.config.smart_invoice_category)
         self.faults = FaultPlan(rng=random.Random(self.config.seed + 1))
         self.stats = Stats()
-        self.records: list[CallRecord] = []
+        #: The recorder (§8.8 item 6): every inbound call, newest last, bounded for long-running servers.
+        self.records: deque[CallRecord] = deque(maxlen=self.config.record_limit)
         self.record_calls = True
         self.webhooks: dict[str, Webhook] = {}
         self.apps: dict[str, App] = {}

@@ -432,3 +432,26 @@ async def test_multi_fields_update_by_id(harness: Harness) -> None:
     )
     assert found == {"COMPANY": [company]}
     assert await c.call("crm.duplicate.findbycomm", {"type": "EMAIL", "values": ["none@x"]}) == []
+
+
+async def test_smart_invoice_payments(harness: Harness) -> None:
+    """§4.5 / Appendix B: payments of a smart invoice: add -> id, pay/unpay, list with accountNumber."""
+    c = harness.client()
+    item = (await c.call("crm.item.add", {"entityTypeId": 31, "fields": {"title": "t"}}))["item"]
+    await c.call(
+        "crm.item.productrow.set",
+        {
+            "ownerType": "SI",
+            "ownerId": item["id"],
+            "productRows": [{"productName": "x", "price": 218, "quantity": 1}],
+        },
+    )
+    payment = await c.call("crm.item.payment.add", {"entityTypeId": 31, "entityId": item["id"]})
+    assert await c.call("crm.item.payment.pay", {"id": payment}) is True
+    listed = await c.call("crm.item.payment.list", {"entityTypeId": 31, "entityId": item["id"]})
+    assert [(p["accountNumber"], p["paid"], p["sum"]) for p in listed] == [(f"{item['id']}/1", "Y", 218.0)]
+    assert listed[0]["datePaid"].endswith("+03:00")
+    await c.call("crm.item.payment.unpay", {"id": payment})
+    assert (await c.call("crm.item.payment.get", {"id": payment}))["paid"] == "N"
+    with pytest.raises(NotFound):
+        await c.call("crm.item.payment.add", {"entityTypeId": 31, "entityId": 999})
