@@ -1,0 +1,181 @@
+"""Portal fields of each target kind: from a target payload plus resolved portal ids. No I/O.
+
+:class:`PortalDirectory` is what the pusher learns from the portal once per run (iblocks, VAT and
+measure ids, the base price type, inventory management). :func:`element_fields` raises
+:class:`Unresolved` with an operator-readable reason when a reference cannot be resolved yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+__all__ = [
+    "ENTITY_METHODS",
+    "EntityMethods",
+    "PortalDirectory",
+    "Unresolved",
+    "element_fields",
+    "references",
+    "yn",
+]
+
+
+class Unresolved(Exception):
+    """A reference of a job is not in the portal (yet): the job fails with this message."""
+
+
+@dataclass(frozen=True, slots=True)
+class EntityMethods:
+    prefix: str
+    add_key: str
+    list_key: str
+    iblock: str | None  # "product" / "offers": the list filter and add fields need iblockId
+
+    @property
+    def add(self) -> str:
+        return f"{self.prefix}.add"
+
+    @property
+    def update(self) -> str:
+        return f"{self.prefix}.update"
+
+    @property
+    def list(self) -> str:
+        return f"{self.prefix}.list"
+
+
+ENTITY_METHODS: Final[dict[str, EntityMethods]] = {
+    "section": EntityMethods("catalog.section", "section", "sections", "product"),
+    "product": EntityMethods("catalog.product", "element", "products", "product"),
+    "sku": EntityMethods("catalog.product.sku", "sku", "units", "product"),
+    "offer": EntityMethods("catalog.product.offer", "offer", "offers", "offers"),
+    "pricetype": EntityMethods("catalog.priceType", "priceType", "priceTypes", None),
+    "store": EntityMethods("catalog.store", "store", "stores", None),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PortalDirectory:
+    """The portal's own directories, read once per push run."""
+
+    product_iblock: int
+    offers_iblock: int | None
+    vat_ids: Mapping[float | None, int] = field(default_factory=dict)
+    measure_ids: Mapping[int, int] = field(default_factory=dict)
+    base_price_type: int | None = None
+    inventory: bool = False
+
+    def iblock(self, which: str | None) -> int | None:
+        if which == "product":
+            return self.product_iblock
+        if which == "offers":
+            if self.offers_iblock is None:
+                raise Unresolved("the portal has no offers catalog (variations are not enabled)")
+            return self.offers_iblock
+        return None
+
+
+def yn(value: object) -> str:
+    return "Y" if value else "N"
+
+
+def _vat(payload: Mapping[str, Any], directory: PortalDirectory) -> dict[str, Any]:
+    if "vat" not in payload:
+        return {}
+    rate = payload["vat"]
+    key = None if rate is None else float(rate)
+    vat_id = directory.vat_ids.get(key)
+    if vat_id is None:
+        shown = "no VAT" if key is None else f"{key:g}%"
+        raise Unresolved(
+            f"VAT rate {shown} does not exist in the portal (catalog.vat.list); add it or map it in [b24.vat]"
+        )
+    return {"vatId": vat_id, "vatIncluded": yn(payload.get("vat_included", True))}
+
+
+def _measure(payload: Mapping[str, Any], directory: PortalDirectory) -> dict[str, Any]:
+    code = payload.get("measure")
+    if code is None:
+        return {}
+    measure = directory.measure_ids.get(int(code))
+    if measure is None:
+        raise Unresolved(
+            f"unit with OKEI code {code} is not among the portal's measures (catalog.measure.list); "
+            "add it there or map the 1C unit in [b24.measures]"
+        )
+    return {"measure": measure}
+
+
+def element_fields(
+    kind: str,
+    key: str,
+    payload: Mapping[str, Any],
+    directory: PortalDirectory,
+    refs: Mapping[tuple[str, str], int],
+) -> dict[str, Any]:
+    """The ``fields`` of an add/update of ``kind`` (``refs``: portal ids of referenced entities)."""
+    if kind == "pricetype":
+        return {"name": payload["name"], "xmlId": key, "base": yn(payload.get("base"))}
+    if kind == "store":
+        title = str(payload["title"])
+        return {"title": title, "address": title, "xmlId": key, "active": yn(payload.get("active", True))}
+    if kind == "section":
+        parent = payload.get("parent")
+        parent_id = None
+        if parent is not None:
+            parent_id = refs.get(("section", str(parent)))
+            if parent_id is None:
+                raise Unresolved(f"parent section {parent} is not in the portal yet")
+        return {
+            "iblockId": directory.product_iblock,
+            "name": payload["name"],
+            "xmlId": key,
+            "iblockSectionId": parent_id,
+            "active": yn(payload.get("active", True)),
+            "description": payload.get("description") or "",
+        }
+    fields: dict[str, Any] = {
+        "name": payload["name"],
+        "xmlId": key,
+        "active": yn(payload.get("active", True)),
+    }
+    if kind == "offer":
+        fields["iblockId"] = directory.iblock("offers")
+        parent = refs.get(("sku", str(payload["parent"])))
+        if parent is None:
+            raise Unresolved(f"parent product {payload['parent']} is not in the portal yet")
+        fields["parentId"] = parent
+    elif kind in ("product", "sku"):
+        fields["iblockId"] = directory.product_iblock
+        section = payload.get("section")
+        if section is not None:
+            section_id = refs.get(("section", str(section)))
+            if section_id is None:
+                raise Unresolved(f"section {section} is not in the portal yet")
+            fields["iblockSectionId"] = section_id
+        fields["detailText"] = payload.get("description") or ""
+    else:
+        raise ValueError(f"not an element kind: {kind!r}")
+    fields.update(_measure(payload, directory))
+    fields.update(_vat(payload, directory))
+    fields.update(payload.get("fields") or {})
+    return fields
+
+
+def references(kind: str, key: str, payload: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The ``(kind, key)`` entities a job of ``kind`` needs the portal ids of."""
+    if kind == "section" and payload.get("parent") is not None:
+        return [("section", str(payload["parent"]))]
+    if kind in ("product", "sku") and payload.get("section") is not None:
+        return [("section", str(payload["section"]))]
+    if kind == "offer":
+        return [("sku", str(payload["parent"]))]
+    if kind == "prices":
+        return [(str(payload["element"]), key)] + [
+            ("pricetype", str(r[0])) for r in payload.get("prices", [])
+        ]
+    if kind == "stock":
+        return [(str(payload["element"]), key)] + [("store", str(w)) for w in payload.get("stores", {})]
+    return []

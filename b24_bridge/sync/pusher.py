@@ -1,0 +1,579 @@
+"""Drains the outbox into the portal: claims jobs, turns them into batched commands, records outcomes.
+
+I/O shell around :mod:`b24_bridge.sync.commands` (fields), :mod:`b24_bridge.sync.executor`
+(batches of 50) and :mod:`exchange_server.outbox.queue` (the durable jobs). Rules:
+
+* a job without a known portal id is looked up by ``xmlId`` first (40 keys per list command), and
+  only created when the lookup finds nothing, so an answer lost after a create never duplicates:
+  the retry finds what the lost create made;
+* outcomes are written after every batch (acknowledged hash and portal id, or the failure with
+  back-off; parked after ``max_attempts``);
+* stock with inventory management on: current amounts are read (``catalog.storeproduct.list``)
+  and the differences are conducted as an ``S`` (increase) and a ``D`` (write-off) document in
+  the same batch; a retry re-reads the amounts, so a lost answer never applies a difference twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Final
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from b24_bridge.batch import BatchCommand
+from b24_bridge.client import B24Client
+from b24_bridge.errors import ApiError, B24Error
+from b24_bridge.sync.commands import (
+    ENTITY_METHODS,
+    PortalDirectory,
+    Unresolved,
+    element_fields,
+    references,
+)
+from b24_bridge.sync.executor import Answer, Executor, Step
+from b24_bridge.sync.mapping import MappingConfig
+from exchange_server.outbox import queue
+from exchange_server.outbox.queue import Ack, ClaimedJob, Failure
+
+__all__ = ["PushReport", "Pusher", "discover"]
+
+LOOKUP_KEYS: Final = 40
+STOCK_COMMANDS: Final = 44
+ELEMENT_UPDATE: Final = {"product": "catalog.product.update", "offer": "catalog.product.offer.update"}
+
+
+@dataclass(slots=True)
+class PushReport:
+    """What one drain did; ``calls``/``commands`` count batch requests and the commands in them."""
+
+    done: int = 0
+    failed: int = 0
+    parked: int = 0
+    calls: int = 0
+    commands: int = 0
+    started: float = field(default_factory=time.monotonic)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+
+def _rows(result: Any, key: str) -> list[Mapping[str, Any]]:
+    if isinstance(result, Mapping):
+        rows = result.get(key)
+        if isinstance(rows, list):
+            return rows
+        return []
+    return result if isinstance(result, list) else []
+
+
+async def discover(client: B24Client) -> PortalDirectory:
+    """Read the portal's catalogs, VAT rates, measures, base price type and inventory mode (one batch).
+
+    Raises:
+        B24Error: the portal refused (no ``catalog`` scope, ...).
+        RuntimeError: the portal has no product catalog.
+    """
+    answer = await client.batch(
+        [
+            BatchCommand(
+                "catalogs", "catalog.catalog.list", {"select": ["id", "iblockId", "productIblockId"]}
+            ),
+            BatchCommand("vats", "catalog.vat.list", {"select": ["id", "rate", "active"]}),
+            BatchCommand("measures", "catalog.measure.list", {"select": ["id", "code"]}),
+            BatchCommand(
+                "base", "catalog.priceType.list", {"filter": {"base": "Y"}, "select": ["id", "base"]}
+            ),
+            BatchCommand("mode", "catalog.document.mode.status", {}),
+        ]
+    )
+    answer.raise_for_errors()
+    catalogs = _rows(answer.results["catalogs"], "catalogs")
+    products = [c for c in catalogs if not c.get("productIblockId")]
+    if not products:
+        raise RuntimeError("the portal has no product catalog (catalog.catalog.list is empty)")
+    product_iblock = int(products[0]["iblockId"])
+    offers = next((c for c in catalogs if str(c.get("productIblockId") or "") == str(product_iblock)), None)
+    vats: dict[float | None, int] = {}
+    for row in await _all(
+        client, answer, "vats", "catalog.vat.list", "vats", {"select": ["id", "rate", "active"]}
+    ):
+        rate = None if row.get("rate") in (None, "") else float(row["rate"])
+        vats.setdefault(rate, int(row["id"]))
+    measures: dict[int, int] = {}
+    for row in await _all(
+        client, answer, "measures", "catalog.measure.list", "measures", {"select": ["id", "code"]}
+    ):
+        if row.get("code") not in (None, ""):
+            measures.setdefault(int(row["code"]), int(row["id"]))
+    base = _rows(answer.results["base"], "priceTypes")
+    return PortalDirectory(
+        product_iblock=product_iblock,
+        offers_iblock=None if offers is None else int(offers["iblockId"]),
+        vat_ids=vats,
+        measure_ids=measures,
+        base_price_type=int(base[0]["id"]) if base else None,
+        inventory=str(answer.results["mode"]).upper() == "Y",
+    )
+
+
+async def _all(
+    client: B24Client, answer: Any, name: str, method: str, key: str, params: Mapping[str, Any]
+) -> list[Mapping[str, Any]]:
+    if name in answer.nexts:  # more than one page: read them all
+        rows: list[Mapping[str, Any]] = await client.list_all(method, params)
+        return rows
+    return _rows(answer.results[name], key)
+
+
+def _missing(error: ApiError) -> bool:
+    text = f"{error.code} {error}".lower()
+    return "not exist" in text or "not found" in text or "does not exist" in text
+
+
+class Pusher:
+    """Pushes claimed outbox jobs to one portal.
+
+    Args:
+        client: the portal's client (its bucket paces every batch).
+        sessionmaker: the database holding the outbox.
+        mapping: the ``[b24]`` configuration.
+        claim_size: jobs taken per round (bigger rounds keep batches fuller).
+        worker: this worker's name in ``claimed_by``.
+        progress: called with the running report after every batch.
+    """
+
+    def __init__(
+        self,
+        client: B24Client,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        mapping: MappingConfig,
+        *,
+        claim_size: int = 1000,
+        worker: str | None = None,
+        progress: Callable[[PushReport], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.sessionmaker = sessionmaker
+        self.mapping = mapping
+        self.claim_size = claim_size
+        self.worker = worker or f"push-{uuid.uuid4().hex[:12]}"
+        self.progress = progress
+        self.directory: PortalDirectory | None = None
+        self._acks: list[Ack] = []
+        self._fails: list[Failure] = []
+        self._open: dict[int, ClaimedJob] = {}
+        self.report = PushReport()
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.client.clock.now(), dt.UTC)
+
+    # -- outcomes ------------------------------------------------------------------------------
+
+    def _ack(self, job: ClaimedJob, portal_id: int | None = None) -> None:
+        if self._open.pop(job.id, None) is not None:
+            self._acks.append(Ack(job.id, job.hash, portal_id))
+
+    def _fail(
+        self, job: ClaimedJob, error: str, *, portal_id: int | None = None, forget: bool = False
+    ) -> None:
+        if self._open.pop(job.id, None) is not None:
+            self._fails.append(
+                Failure(job.id, f"{job.kind} {job.key}: {error}", job.attempts, portal_id, forget)
+            )
+
+    async def _flush(self) -> None:
+        acks, fails = self._acks, self._fails
+        self._acks, self._fails = [], []
+        if acks or fails:
+            async with self.sessionmaker.begin() as session:
+                now = self.now()
+                await queue.acknowledge(session, acks, now)
+                await queue.fail(
+                    session,
+                    fails,
+                    now,
+                    max_attempts=self.mapping.max_attempts,
+                    base=self.mapping.backoff_seconds,
+                    ceiling=self.mapping.backoff_max_seconds,
+                )
+        self.report.done += len(acks)
+        self.report.failed += len(fails)
+        self.report.parked += sum(1 for f in fails if f.attempts >= self.mapping.max_attempts)
+        self.report.errors.extend(f.error for f in fails[:5] if len(self.report.errors) < 50)
+        if self.progress is not None:
+            self.progress(self.report)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    async def drain(self, *, wait: bool = True, stop: asyncio.Event | None = None) -> PushReport:
+        """Push until nothing is pending (``wait=False``: until nothing is due right now)."""
+        self.report = PushReport()
+        while stop is None or not stop.is_set():
+            async with self.sessionmaker.begin() as session:
+                claim = await queue.claim(session, self.worker, self.claim_size, self.now())
+            if claim.jobs:
+                await self.run_round(claim.jobs)
+                continue
+            if claim.remaining == 0 or not wait:
+                break
+            delay = self.mapping.poll_seconds
+            if claim.next_due is not None:
+                delay = min(delay, max(0.05, (claim.next_due - self.now()).total_seconds()))
+            await self.client.clock.sleep(delay)
+        return self.report
+
+    async def run_round(self, jobs: Sequence[ClaimedJob]) -> None:
+        """Push claimed jobs (all of one phase); every job ends acknowledged or failed."""
+        self._open = {j.id: j for j in jobs}
+        executor = Executor(self.client)
+        try:
+            try:
+                if self.directory is None:
+                    self.directory = await discover(self.client)
+            except (B24Error, RuntimeError) as exc:
+                for job in jobs:
+                    self._fail(job, f"portal directories unreadable: {exc}")
+                return
+            async with self.sessionmaker() as session:
+                idents = {r for j in jobs for r in references(j.kind, j.key, j.payload)}
+                refs = await queue.portal_ids(session, idents)
+            self._plan_steps(executor, jobs, self.directory, refs)
+            calls, commands = executor.calls, executor.commands
+            await executor.run(after_batch=self._flush)
+            self.report.calls += executor.calls - calls
+            self.report.commands += executor.commands - commands
+            for job in list(self._open.values()):
+                self._fail(job, "no answer for this job (internal error)")
+        except BaseException:
+            # Cancelled or crashed mid-round: hand back what was not answered (shielded) so another
+            # worker or the next start picks it up at once instead of after the lease.
+            open_ids = list(self._open)
+            self._open.clear()
+            if open_ids:
+                async with self.sessionmaker.begin() as session:
+                    await asyncio.shield(queue.release(session, open_ids, self.now()))
+            raise
+        finally:
+            await asyncio.shield(self._flush())
+
+    def _plan_steps(
+        self,
+        executor: Executor,
+        jobs: Sequence[ClaimedJob],
+        directory: PortalDirectory,
+        refs: Mapping[tuple[str, str], int],
+    ) -> None:
+        lookups: dict[str, list[tuple[ClaimedJob, dict[str, Any]]]] = {}
+        stock: list[ClaimedJob] = []
+        for job in jobs:
+            try:
+                if job.kind in ENTITY_METHODS:
+                    fields = element_fields(job.kind, job.key, job.payload, directory, refs)
+                    known = self._known_id(job, directory)
+                    if known == -1:
+                        continue
+                    if known is not None:
+                        executor.add(self._update_step(job, known, fields))
+                    else:
+                        lookups.setdefault(job.kind, []).append((job, fields))
+                elif job.kind == "prices":
+                    executor.add(self._prices_step(job, refs))
+                elif job.kind == "stock":
+                    stock.append(job)
+                else:
+                    self._fail(job, f"unknown job kind {job.kind!r}")
+            except Unresolved as exc:
+                self._fail(job, str(exc))
+        for kind, items in lookups.items():
+            for start in range(0, len(items), LOOKUP_KEYS):
+                executor.add(self._lookup_step(executor, kind, items[start : start + LOOKUP_KEYS], directory))
+        if stock:
+            self._stock_steps(executor, stock, directory, refs)
+
+    def _known_id(self, job: ClaimedJob, directory: PortalDirectory) -> int | None:
+        """The portal id to update; -1 when the job is settled without a call."""
+        if job.portal_id is not None:
+            return job.portal_id
+        if job.kind == "pricetype" and job.payload.get("base") and directory.base_price_type is not None:
+            return directory.base_price_type
+        if job.kind == "store" and job.payload.get("mapped") is not None:
+            self._ack(job, int(job.payload["mapped"]))  # an existing store the operator named
+            return -1
+        return None
+
+    # -- element steps -------------------------------------------------------------------------
+
+    def _update_step(self, job: ClaimedJob, portal_id: int, fields: Mapping[str, Any]) -> Step:
+        methods = ENTITY_METHODS[job.kind]
+
+        def answered(answer: Answer) -> None:
+            error = answer.first_error()
+            if error is None:
+                self._ack(job, portal_id)
+            else:
+                self._fail(job, f"{methods.update}: {error}", forget=_missing(error))
+
+        return Step(
+            [("u", methods.update, {"id": portal_id, "fields": fields})],
+            answered,
+            lambda exc: self._fail(job, f"{methods.update}: {exc}"),
+        )
+
+    def _add_step(self, job: ClaimedJob, fields: Mapping[str, Any]) -> Step:
+        methods = ENTITY_METHODS[job.kind]
+
+        def answered(answer: Answer) -> None:
+            error = answer.first_error()
+            entity = answer.results.get("a")
+            if (
+                error is None
+                and isinstance(entity, Mapping)
+                and isinstance(entity.get(methods.add_key), Mapping)
+            ):
+                self._ack(job, int(entity[methods.add_key]["id"]))
+            else:
+                self._fail(job, f"{methods.add}: {error or 'answer without an id'}")
+
+        return Step(
+            [("a", methods.add, {"fields": fields})],
+            answered,
+            lambda exc: self._fail(job, f"{methods.add}: {exc}"),
+        )
+
+    def _lookup_step(
+        self,
+        executor: Executor,
+        kind: str,
+        items: list[tuple[ClaimedJob, dict[str, Any]]],
+        directory: PortalDirectory,
+    ) -> Step:
+        methods = ENTITY_METHODS[kind]
+        keys = [job.key for job, _ in items]
+        flt: dict[str, Any] = {"@xmlId": keys}
+        select = ["id", "xmlId"]
+        iblock = directory.iblock(methods.iblock)
+        if iblock is not None:
+            flt = {"iblockId": iblock, **flt}
+            select.append("iblockId")
+        params = {"filter": flt, "select": select, "order": {"id": "ASC"}, "start": 0}
+
+        def answered(answer: Answer) -> None:
+            error = answer.first_error()
+            if error is not None:
+                for job, _ in items:
+                    self._fail(job, f"{methods.list} (lookup by xmlId): {error}")
+                return
+            found: dict[str, int] = {}
+            for row in _rows(answer.results.get("find"), methods.list_key):
+                found.setdefault(str(row.get("xmlId")), int(row["id"]))
+            complete = "find" not in answer.nexts
+            for job, fields in items:
+                if job.key in found:
+                    executor.add(self._update_step(job, found[job.key], fields))
+                elif complete:
+                    executor.add(self._add_step(job, fields))
+                else:
+                    self._fail(job, "lookup by xmlId incomplete (duplicates in the portal?); retrying")
+
+        def failed(exc: B24Error) -> None:
+            for job, _ in items:
+                self._fail(job, f"{methods.list} (lookup by xmlId): {exc}")
+
+        return Step([("find", methods.list, params)], answered, failed)
+
+    # -- prices --------------------------------------------------------------------------------
+
+    def _prices_step(self, job: ClaimedJob, refs: Mapping[tuple[str, str], int]) -> Step:
+        element = refs.get((str(job.payload["element"]), job.key))
+        if element is None:
+            raise Unresolved(f"{job.payload['element']} {job.key} is not in the portal yet")
+        prices = []
+        for type_id, value, currency in job.payload.get("prices", []):
+            group = refs.get(("pricetype", str(type_id)))
+            if group is None:
+                raise Unresolved(f"price type {type_id} is not in the portal yet")
+            prices.append({"catalogGroupId": group, "price": value, "currency": currency})
+        params = {"fields": {"product": {"id": element, "prices": prices}}}
+
+        def answered(answer: Answer) -> None:
+            error = answer.first_error()
+            if error is None:
+                self._ack(job)
+            else:
+                self._fail(job, f"catalog.price.modify: {error}")
+
+        return Step([("m", "catalog.price.modify", params)], answered, lambda e: self._fail(job, str(e)))
+
+    # -- stock ---------------------------------------------------------------------------------
+
+    def _stock_mode(self, directory: PortalDirectory) -> str:
+        mode = self.mapping.stock_mode
+        if mode == "auto":
+            return "stores" if directory.inventory else "quantity"
+        return mode
+
+    def _stock_steps(
+        self,
+        executor: Executor,
+        jobs: list[ClaimedJob],
+        directory: PortalDirectory,
+        refs: Mapping[tuple[str, str], int],
+    ) -> None:
+        mode = self._stock_mode(directory)
+        resolved: list[tuple[ClaimedJob, int, dict[int, Decimal]]] = []
+        for job in jobs:
+            element = refs.get((str(job.payload["element"]), job.key))
+            if element is None:
+                self._fail(job, f"{job.payload['element']} {job.key} is not in the portal yet")
+                continue
+            if mode == "quantity":
+                method = ELEMENT_UPDATE.get(str(job.payload["element"]), "catalog.product.update")
+                executor.add(
+                    self._single(job, method, {"id": element, "fields": {"quantity": job.payload["total"]}})
+                )
+                continue
+            if not directory.inventory:
+                self._fail(job, "stock_mode is 'stores' but inventory management is off in the portal")
+                continue
+            wanted: dict[int, Decimal] = {}
+            try:
+                for warehouse, amount in job.payload.get("stores", {}).items():
+                    store = refs.get(("store", str(warehouse)))
+                    if store is None:
+                        raise Unresolved(f"store for warehouse {warehouse} is not in the portal yet")
+                    wanted[store] = wanted.get(store, Decimal(0)) + Decimal(str(amount))
+            except Unresolved as exc:
+                self._fail(job, str(exc))
+                continue
+            if not wanted:
+                self._ack(job)
+                continue
+            resolved.append((job, element, wanted))
+        group: list[tuple[ClaimedJob, int, dict[int, Decimal]]] = []
+        size = 0
+        for item in resolved:
+            if group and size + len(item[2]) > STOCK_COMMANDS - 4:
+                executor.add(self._stock_read_step(executor, group, 0, []))
+                group, size = [], 0
+            group.append(item)
+            size += len(item[2])
+        if group:
+            executor.add(self._stock_read_step(executor, group, 0, []))
+
+    def _single(self, job: ClaimedJob, method: str, params: Mapping[str, Any]) -> Step:
+        def answered(answer: Answer) -> None:
+            error = answer.first_error()
+            if error is None:
+                self._ack(job)
+            else:
+                self._fail(job, f"{method}: {error}")
+
+        return Step([("c", method, params)], answered, lambda e: self._fail(job, f"{method}: {e}"))
+
+    def _stock_read_step(
+        self,
+        executor: Executor,
+        group: list[tuple[ClaimedJob, int, dict[int, Decimal]]],
+        start: int,
+        seen: list[Mapping[str, Any]],
+    ) -> Step:
+        elements = sorted({e for _, e, _ in group})
+        stores = sorted({s for _, _, w in group for s in w})
+        params = {
+            "filter": {"@productId": elements, "@storeId": stores},
+            "select": ["id", "productId", "storeId", "amount"],
+            "order": {"id": "ASC"},
+            "start": start,
+        }
+
+        def fail_all(message: str) -> None:
+            for job, _, _ in group:
+                self._fail(job, message)
+
+        def answered(answer: Answer) -> None:
+            error = answer.first_error()
+            if error is not None:
+                fail_all(f"catalog.storeproduct.list: {error}")
+                return
+            rows = seen + _rows(answer.results.get("l"), "storeProducts")
+            if "l" in answer.nexts:
+                executor.add(self._stock_read_step(executor, group, answer.nexts["l"], rows))
+                return
+            current: dict[tuple[int, int], Decimal] = {}
+            for row in rows:
+                key = (int(row["productId"]), int(row["storeId"]))
+                current[key] = current.get(key, Decimal(0)) + Decimal(str(row.get("amount") or 0))
+            step = self._stock_write_step(group, current)
+            if step is None:
+                for job, _, _ in group:
+                    self._ack(job)  # the portal already holds these amounts
+            else:
+                executor.add(step)
+
+        return Step([("l", "catalog.storeproduct.list", params)], answered, lambda e: fail_all(f"{e}"))
+
+    def _stock_write_step(
+        self,
+        group: list[tuple[ClaimedJob, int, dict[int, Decimal]]],
+        current: Mapping[tuple[int, int], Decimal],
+    ) -> Step | None:
+        up: list[tuple[int, int, Decimal]] = []
+        down: list[tuple[int, int, Decimal]] = []
+        for _, element, wanted in group:
+            for store, amount in wanted.items():
+                delta = amount - current.get((element, store), Decimal(0))
+                if delta > 0:
+                    up.append((element, store, delta))
+                elif delta < 0:
+                    down.append((element, store, -delta))
+        commands: list[tuple[str, str, Mapping[str, Any]]] = []
+        for name, doc_type, moves, side in (("inc", "S", up, "storeTo"), ("dec", "D", down, "storeFrom")):
+            if not moves:
+                continue
+            doc = f"$result[{{step}}_{name}][document][id]"
+            commands.append(
+                (
+                    name,
+                    "catalog.document.add",
+                    {
+                        "fields": {
+                            "docType": doc_type,
+                            "currency": self.mapping.currency,
+                            "responsibleId": self.mapping.responsible_id,
+                            "title": "cml-exchange: stock from 1C",
+                        }
+                    },
+                )
+            )
+            for index, (element, store, amount) in enumerate(moves):
+                commands.append(
+                    (
+                        f"{name}{index}",
+                        "catalog.document.element.add",
+                        {"fields": {"docId": doc, "elementId": element, side: store, "amount": str(amount)}},
+                    )
+                )
+            commands.append((f"{name}ok", "catalog.document.conduct", {"id": doc}))
+        jobs = [job for job, _, _ in group]
+
+        def answered(answer: Answer) -> None:
+            error = answer.first_error()
+            for job in jobs:
+                if error is None:
+                    self._ack(job)
+                else:
+                    self._fail(job, f"stock documents: {error}")
+
+        def failed(exc: B24Error) -> None:
+            for job in jobs:
+                self._fail(job, f"stock documents: {exc}")
+
+        return Step(commands, answered, failed) if commands else None
