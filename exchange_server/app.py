@@ -3,7 +3,8 @@
 ``make_app(settings)`` builds everything lazily: the schema is migrated and the engine created when
 the application starts (never at import), and disposed of when it stops. Exchange endpoints:
 ``/1c_exchange`` and the 1C-Bitrix path ``/bitrix/admin/1c_exchange.php`` (GET and POST). Operator
-endpoints: ``/api/products``, ``/api/orders`` (``exchange_server.api``) and ``/api/exchanges``.
+endpoints: ``/api/products``, ``/api/orders`` (``exchange_server.api``) and ``/api/exchanges``; the
+admin pages under ``/admin/`` (``exchange_server.web``) and ``GET /metrics`` (``exchange_server.telemetry``).
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from exchange_server.admin import SETTINGS, admin_auth, setup_journal_api
 from exchange_server.api import setup_api
 from exchange_server.db.engine import make_engine, upgrade_schema
 from exchange_server.handlers import EXCHANGE, EXCHANGE_PATHS, exchange, exchange_errors
-from exchange_server.importer import CatalogImporter, OrderImporter
 from exchange_server.keys import ENGINE, SESSIONMAKER
 from exchange_server.packages import Exchange
 from exchange_server.settings import Settings
+from exchange_server.telemetry import MeteredCatalogImporter, MeteredOrderImporter, request_log, setup_metrics
 from exchange_server.uploads import UnpackLimits
+from exchange_server.web import admin_guard, setup_admin
 
 __all__ = ["make_app"]
 
@@ -37,8 +39,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[EXCHANGE] = Exchange(
         settings=settings,
         sessionmaker=sessionmaker,
-        catalog=CatalogImporter(sessionmaker),
-        orders=OrderImporter(sessionmaker),
+        catalog=MeteredCatalogImporter(sessionmaker),
+        orders=MeteredOrderImporter(sessionmaker),
         limits=UnpackLimits(max_total_bytes=settings.unzip_max_bytes),
     )
     try:
@@ -56,7 +58,7 @@ def make_app(settings: Settings) -> web.Application:
     """
     if settings.exchange_password is None or settings.admin_password is None:
         raise ValueError("exchange_password and admin_password must be set (see settings.ensure_passwords)")
-    app = web.Application(middlewares=[admin_auth, exchange_errors])
+    app = web.Application(middlewares=[request_log, admin_guard, admin_auth, exchange_errors])
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_resources)
     for path in EXCHANGE_PATHS:
@@ -64,4 +66,6 @@ def make_app(settings: Settings) -> web.Application:
         app.router.add_post(path, exchange)
     setup_journal_api(app)
     setup_api(app)
+    setup_metrics(app)
+    setup_admin(app)
     return app

@@ -330,6 +330,7 @@ def _file_json(row: ExchangeFile) -> dict[str, Any]:
         "sha256": row.sha256,
         "is_archive": row.is_archive,
         "import_state": row.import_state,
+        "import_status": row.import_status,
         "import_error": row.import_error,
         "remarks": row.remarks or [],
         "received_at": _iso(row.received_at),

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     )
     unzip_max_bytes: int = Field(
         default=16 * 1024**3, gt=0, description="Largest total uncompressed size of one archive."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as plain text or as one JSON object per line."
+    )
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve GET /metrics without the operator credentials (else HTTP Basic as for /api).",
     )
 
     @classmethod
