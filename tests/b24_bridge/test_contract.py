@@ -13,6 +13,7 @@ from b24_bridge import (
     AccessDenied,
     AmbiguousWrite,
     AuthFailed,
+    B24Client,
     BatchCommand,
     BatchRefused,
     InvalidArgument,
@@ -559,3 +560,23 @@ async def test_export_chained_in_batches(harness: Harness, method: str) -> None:
     rows = [r async for r in client.export_batched(method, params)]
     assert [int(r[ident]) for r in rows] == list(range(1, 261))
     assert harness.portal.stats.requests - before == 2
+
+
+async def test_injected_expired_token_fault_is_survived(harness: Harness) -> None:
+    """§8.1 item 4 / §8.3: the "expired token" fault answers 401 expired_token; the client refreshes once."""
+    client, oauth = harness.oauth_client()
+    harness.portal.faults.add(Fault.EXPIRED_TOKEN, method="crm.company.list", every=1, times=1)
+    assert await client.call("crm.company.list") == []
+    assert oauth.refreshes == 1 and [r.error for r in harness.portal.records] == ["expired_token", None]
+
+
+async def test_clients_of_one_portal_share_one_bucket(harness: Harness) -> None:
+    """§2.1: the portal counts per portal and source IP, so every client of the process shares one bucket."""
+    harness.portal.config.domain = f"shared-{harness.kind}.bitrix24.test"
+    path = harness.portal.webhook_path()
+    first = B24Client(harness.transport(path), clock=harness.clock)
+    second = B24Client(harness.transport(path), clock=harness.clock)
+    assert first.bucket is not None and first.bucket is second.bucket
+    for i in range(60):
+        await (first if i % 2 else second).call("crm.company.list")
+    assert harness.portal.stats.rejected == 0
