@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from b24_bridge.invoices.web import setup_invoices
 from exchange_server.admin import SETTINGS, admin_auth, setup_journal_api
 from exchange_server.api import setup_api
 from exchange_server.db.engine import make_engine, upgrade_schema
@@ -68,4 +69,5 @@ def make_app(settings: Settings) -> web.Application:
     setup_api(app)
     setup_metrics(app)
     setup_admin(app)
+    setup_invoices(app)
     return app

@@ -15,9 +15,9 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 from xml.sax.saxutils import escape
 
 from aiohttp import web
@@ -35,7 +35,7 @@ from exchange_server.errors import (
     UploadError,
 )
 from exchange_server.importer import commit_query, orders_for_query
-from exchange_server.jobs import JobOutcome
+from exchange_server.jobs import ImportJob, JobOutcome
 from exchange_server.journal import FileState
 from exchange_server.packages import Exchange, import_catalog_file, import_order_files, package_dir
 from exchange_server.protocol import (
@@ -56,7 +56,7 @@ from exchange_server.protocol import (
 )
 from exchange_server.uploads import is_zip, receive_chunk, safe_relative_name
 
-__all__ = ["EXCHANGE", "EXCHANGE_PATHS", "exchange", "exchange_errors", "render"]
+__all__ = ["EXCHANGE", "EXCHANGE_PATHS", "ORDER_HOOKS", "OrderHooks", "exchange", "exchange_errors", "render"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,36 @@ MSG_INTERRUPTED: Final = "Передача файла {name} прервана; �
 
 # Bitrix's sale info dictionary (protocol.md §3.7); the first letter of "Cтатусы" is a LATIN C there.
 SALE_STATUSES: Final = (("N", "Принят"), ("P", "Оплачен, формируется к отправке"), ("F", "Выполнен"))
+
+
+class OrderHooks(Protocol):
+    """Optional listener of the orders exchange (the Bitrix24 invoice sync registers one)."""
+
+    async def after_import(self, package_id: str) -> list[str]:
+        """1C's orders of this package are stored; returns remarks for 1C."""
+        ...
+
+    async def after_success(self, exported: Sequence[tuple[str, str]]) -> None:
+        """1C confirmed these (order id, version) pairs of its last query."""
+        ...
+
+    def sale_statuses(self) -> list[tuple[str, str]]:
+        """``(code, name)`` pairs ``mode=info`` lists."""
+        ...
+
+
+ORDER_HOOKS = web.AppKey("order_hooks", OrderHooks)
+
+
+async def _hook_import(app: web.Application, package_id: str) -> list[str]:
+    hooks = app.get(ORDER_HOOKS)
+    if hooks is None:
+        return []
+    try:
+        return await hooks.after_import(package_id)
+    except Exception:  # the orders are stored; a listener's failure must not fail 1C's upload
+        log.exception("order hook failed after importing package %s", package_id)
+        return []
 
 
 @dataclass(slots=True)
@@ -231,7 +261,8 @@ async def _file(ex: Exchange, request: web.Request, session: ExchangeSession, cm
     if session.kind is Kind.SALE and not session.stepwise_orders:
         # Classic orders exchange: import now, answer success + remarks (protocol.md §3.3 item 5).
         outcome = await import_order_files(ex, package_id, root, name, None)
-        return Reply.success(remarks=outcome.remarks)
+        extra = await _hook_import(request.app, package_id)
+        return Reply.success(remarks=(*outcome.remarks, *extra))
     return Reply.success()
 
 
@@ -254,7 +285,16 @@ async def _import(ex: Exchange, request: web.Request, session: ExchangeSession, 
             raise RemoteProtocolError(IMPORT_BEFORE_UPLOAD.format(name=name))
         work: Callable[..., Awaitable[JobOutcome]]
         work = import_catalog_file if session.kind is Kind.CATALOG else import_order_files
-        job = ex.jobs.start((package_id, name), lambda j: work(ex, package_id, root, name, j))
+        app = request.app
+
+        async def run(j: ImportJob) -> JobOutcome:
+            outcome = await work(ex, package_id, root, name, j)
+            if session.kind is Kind.SALE:
+                extra = await _hook_import(app, package_id)
+                outcome = JobOutcome(remarks=(*outcome.remarks, *extra), summary=outcome.summary)
+            return outcome
+
+        job = ex.jobs.start((package_id, name), run)
     state = await ex.jobs.wait(job, ex.settings.step_seconds)
     return session.import_reply(state)
 
@@ -300,15 +340,18 @@ async def _query(ex: Exchange, request: web.Request, session: ExchangeSession, c
 async def _success(ex: Exchange, request: web.Request, session: ExchangeSession, cmd: Command) -> Reply:
     if session.query_batch:
         await commit_query(ex.sessionmaker, list(session.query_batch))
+        hooks = request.app.get(ORDER_HOOKS)
+        if hooks is not None:
+            await hooks.after_success(list(session.query_batch))
         session.query_batch = ()
     return Reply.success()
 
 
-def sale_info_xml() -> bytes:
+def sale_info_xml(statuses: Sequence[tuple[str, str]] = SALE_STATUSES) -> bytes:
     """The ``mode=info`` dictionary: order statuses, no payment systems or delivery services."""
     items = "".join(
         f"<Элемент><Ид>{escape(code)}</Ид><Название>{escape(name)}</Название></Элемент>"
-        for code, name in SALE_STATUSES
+        for code, name in statuses
     )
     text = (
         '<?xml version="1.0" encoding="windows-1251"?>\n'
@@ -318,7 +361,8 @@ def sale_info_xml() -> bytes:
 
 
 async def _info(ex: Exchange, request: web.Request, session: ExchangeSession, cmd: Command) -> XmlReply:
-    return XmlReply(sale_info_xml())
+    hooks = request.app.get(ORDER_HOOKS)
+    return XmlReply(sale_info_xml(hooks.sale_statuses() if hooks is not None else SALE_STATUSES))
 
 
 async def _unexpected(ex: Exchange, request: web.Request, session: ExchangeSession, cmd: Command) -> Reply:

@@ -1,0 +1,289 @@
+"""The portal side of the invoice sync: reads snapshots, stages and products; writes invoices.
+
+Thin I/O over :class:`b24_bridge.B24Client`: lists are fetched with ``@id`` filters and product rows
+with batched calls (50 per request), so a thousand invoices cost a few dozen requests.
+Smart invoices (``crm.item.*``, entityTypeId 31) are the default; old invoices (``crm.invoice.*``) are
+read and written through the same interface, converted to the smart field names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+from b24_bridge.client import B24Client
+from b24_bridge.invoices.mapping import InvoiceSnapshot
+from b24_bridge.invoices.statusmap import PortalStage, stages_from_statuses
+
+__all__ = ["InvoicePortal"]
+
+SMART: Final = 31
+CHUNK: Final = 50
+_LEGACY_ITEM: Final = {
+    "ID": "id",
+    "ACCOUNT_NUMBER": "accountNumber",
+    "ORDER_TOPIC": "title",
+    "STATUS_ID": "stageId",
+    "XML_ID": "xmlId",
+    "UF_COMPANY_ID": "companyId",
+    "UF_CONTACT_ID": "contactId",
+    "PRICE": "opportunity",
+    "CURRENCY": "currencyId",
+    "DATE_BILL": "begindate",
+    "DATE_UPDATE": "updatedTime",
+    "COMMENTS": "comments",
+    "RESPONSIBLE_ID": "assignedById",
+    "PAY_VOUCHER_NUM": "payVoucherNum",
+    "PAY_VOUCHER_DATE": "payVoucherDate",
+}
+_LEGACY_ROW: Final = {
+    "ID": "id",
+    "PRODUCT_ID": "productId",
+    "PRODUCT_NAME": "productName",
+    "PRICE": "price",
+    "QUANTITY": "quantity",
+    "VAT_RATE": "taxRate",
+    "VAT_INCLUDED": "taxIncluded",
+    "MEASURE_CODE": "measureCode",
+    "MEASURE_NAME": "measureName",
+    "SORT": "sort",
+    "XML_ID": "xmlId",
+}
+
+
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _list(result: Any, key: str | None = None) -> list[dict[str, Any]]:
+    if isinstance(result, dict) and key is not None:
+        result = result.get(key, [])
+    return [r for r in (result or []) if isinstance(r, dict)]
+
+
+def legacy_to_item(row: dict[str, Any]) -> dict[str, Any]:
+    item = {new: row.get(old) for old, new in _LEGACY_ITEM.items() if old in row}
+    item["contactId"] = int(row.get("UF_CONTACT_ID") or 0)
+    item["companyId"] = int(row.get("UF_COMPANY_ID") or 0)
+    item["id"] = int(row.get("ID") or 0)
+    return item
+
+
+def legacy_row(row: dict[str, Any]) -> dict[str, Any]:
+    out = {new: row.get(old) for old, new in _LEGACY_ROW.items() if old in row}
+    rate = out.get("taxRate")
+    if rate not in (None, ""):
+        out["taxRate"] = float(rate) * 100 if float(rate) < 1 else float(rate)
+    return out
+
+
+class InvoicePortal:
+    """Invoice reads and writes for one portal (``entity``: ``smart`` or ``legacy``)."""
+
+    def __init__(self, client: B24Client, *, entity: str = "smart", connector: str | None = None) -> None:
+        self.client = client
+        self.entity = entity
+        self.connector = connector
+
+    # -- directories ---------------------------------------------------------------------------
+
+    async def default_category(self) -> int | None:
+        if self.entity != "smart":
+            return None
+        result = await self.client.call("crm.category.list", {"entityTypeId": SMART})
+        cats = _list(result, "categories")
+        default = next((c for c in cats if c.get("isDefault") == "Y"), cats[0] if cats else None)
+        return None if default is None else int(default["id"])
+
+    async def stages(self, category_id: int | None) -> list[PortalStage]:
+        entity_id = "INVOICE_STATUS" if self.entity != "smart" else f"SMART_INVOICE_STAGE_{category_id}"
+        rows = await self.client.list_all(
+            "crm.status.list", {"filter": {"ENTITY_ID": entity_id}, "order": {"SORT": "ASC"}}
+        )
+        return stages_from_statuses(rows)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    async def changed_since(self, since: str | None) -> list[dict[str, Any]]:
+        """Invoices updated at or after ``since`` (ISO time; None: all), full items."""
+        if self.entity == "smart":
+            flt: dict[str, Any] = {">=updatedTime": since} if since else {}
+            return [
+                r
+                async for r in self.client.export(
+                    "crm.item.list", {"entityTypeId": SMART, "select": ["*", "ufCrm*"], "filter": flt}
+                )
+            ]
+        flt = {">=DATE_UPDATE": since} if since else {}
+        rows = await self.client.list_all("crm.invoice.list", {"filter": flt, "select": ["*"]})
+        return [legacy_to_item(r) for r in rows]
+
+    async def items(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        if self.entity == "smart":
+            for block in _chunks(list(ids)):
+                result = await self.client.call(
+                    "crm.item.list", {"entityTypeId": SMART, "filter": {"@id": list(block)}, "start": -1}
+                )
+                out.extend(_list(result, "items"))
+            return out
+        results = await self.client.call_many("crm.invoice.get", [{"id": i} for i in ids])
+        return [legacy_to_item(r) for r in results if isinstance(r, dict)]
+
+    async def snapshots(self, items: Sequence[dict[str, Any]]) -> list[InvoiceSnapshot]:
+        """Complete the items with rows, company + requisite + legal address, contact and product Ид."""
+        snaps = [InvoiceSnapshot(item=dict(i)) for i in items]
+        if not snaps:
+            return []
+        if self.entity == "smart":
+            answers = await self.client.call_many(
+                "crm.item.productrow.list",
+                [{"filter": {"=ownerType": "SI", "=ownerId": s.item["id"]}} for s in snaps],
+            )
+            for snap, answer in zip(snaps, answers, strict=True):
+                snap.rows = _list(answer, "productRows")
+        else:
+            full = await self.client.call_many("crm.invoice.get", [{"id": s.item["id"]} for s in snaps])
+            for snap, answer in zip(snaps, full, strict=True):
+                snap.rows = [legacy_row(r) for r in _list((answer or {}).get("PRODUCT_ROWS"))]
+        companies = sorted({int(s.item.get("companyId") or 0) for s in snaps} - {0})
+        contacts = sorted({int(s.item.get("contactId") or 0) for s in snaps} - {0})
+        products = sorted({int(r.get("productId") or 0) for s in snaps for r in s.rows} - {0})
+        company_rows = await self._by_ids("crm.company.list", companies, ["*", "PHONE", "EMAIL"])
+        contact_rows = await self._by_ids("crm.contact.list", contacts, ["*", "PHONE", "EMAIL"])
+        product_rows = await self._by_ids("crm.product.list", products, ["ID", "XML_ID"])
+        requisites = await self.requisites_of(companies)
+        addresses = await self._addresses([int(r["ID"]) for r in requisites.values()])
+        xml_ids = {int(p["ID"]): str(p["XML_ID"]) for p in product_rows.values() if p.get("XML_ID")}
+        for snap in snaps:
+            company_id = int(snap.item.get("companyId") or 0)
+            contact_id = int(snap.item.get("contactId") or 0)
+            snap.company = company_rows.get(company_id)
+            snap.requisite = requisites.get(company_id)
+            if snap.requisite is not None:
+                snap.address = addresses.get(int(snap.requisite["ID"]))
+            snap.contact = contact_rows.get(contact_id) if snap.company is None else None
+            snap.product_xml_ids = {
+                i: xml_ids[i] for i in (int(r.get("productId") or 0) for r in snap.rows) if i in xml_ids
+            }
+        return snaps
+
+    async def _by_ids(self, method: str, ids: Sequence[int], select: list[str]) -> dict[int, dict[str, Any]]:
+        out: dict[int, dict[str, Any]] = {}
+        for block in _chunks(list(ids)):
+            rows = await self.client.list_all(method, {"filter": {"@ID": list(block)}, "select": select})
+            out.update({int(r["ID"]): r for r in rows})
+        return out
+
+    async def requisites_of(self, company_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The first requisite (lowest id) of each company."""
+        out: dict[int, dict[str, Any]] = {}
+        for block in _chunks(list(company_ids)):
+            rows = await self.client.list_all(
+                "crm.requisite.list",
+                {"filter": {"ENTITY_TYPE_ID": 4, "@ENTITY_ID": list(block)}, "order": {"ID": "ASC"}},
+            )
+            for row in rows:
+                out.setdefault(int(row["ENTITY_ID"]), row)
+        return out
+
+    async def _addresses(self, requisite_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        out: dict[int, dict[str, Any]] = {}
+        for block in _chunks(list(requisite_ids)):
+            rows = await self.client.list_all(
+                "crm.address.list", {"filter": {"ENTITY_TYPE_ID": 8, "@ENTITY_ID": list(block), "TYPE_ID": 6}}
+            )
+            for row in rows:
+                out.setdefault(int(row["ENTITY_ID"]), row)
+        return out
+
+    async def product_ids(self, xml_ids: Iterable[str]) -> dict[str, int]:
+        """Portal product ids by 1C ``Ид`` (``XML_ID``), for the rows of invoices created from 1C."""
+        wanted = sorted(set(xml_ids))
+        out: dict[str, int] = {}
+        for block in _chunks(wanted):
+            rows = await self.client.list_all(
+                "crm.product.list", {"filter": {"@XML_ID": list(block)}, "select": ["ID", "XML_ID"]}
+            )
+            for row in rows:
+                out.setdefault(str(row["XML_ID"]), int(row["ID"]))
+        return out
+
+    async def find(self, *, xml_id: str | None = None, number: str | None = None) -> dict[str, Any] | None:
+        """The invoice with this external code or account number (oldest first), or None."""
+        if self.entity == "smart":
+            for key, value in (("xmlId", xml_id), ("accountNumber", number)):
+                if value:
+                    result = await self.client.call(
+                        "crm.item.list",
+                        {"entityTypeId": SMART, "filter": {key: value}, "order": {"id": "ASC"}},
+                    )
+                    found = _list(result, "items")
+                    if found:
+                        return found[0]
+            return None
+        for key, value in (("XML_ID", xml_id), ("ACCOUNT_NUMBER", number)):
+            if value:
+                rows = await self.client.list_all("crm.invoice.list", {"filter": {key: value}})
+                if rows:
+                    return legacy_to_item(rows[0])
+        return None
+
+    # -- writes --------------------------------------------------------------------------------
+
+    async def create(self, fields: dict[str, Any]) -> int:
+        if self.entity == "smart":
+            result = await self.client.call("crm.item.add", {"entityTypeId": SMART, "fields": fields})
+            return int(result["item"]["id"])
+        return int(await self.client.call("crm.invoice.add", {"fields": self._legacy_fields(fields)}))
+
+    async def update(
+        self, invoice_id: int, fields: dict[str, Any], rows: list[dict[str, Any]] | None
+    ) -> None:
+        if self.entity == "smart":
+            if fields:
+                await self.client.call(
+                    "crm.item.update", {"entityTypeId": SMART, "id": invoice_id, "fields": fields}
+                )
+            if rows is not None:
+                await self.client.call(
+                    "crm.item.productrow.set", {"ownerType": "SI", "ownerId": invoice_id, "productRows": rows}
+                )
+            return
+        legacy = self._legacy_fields(fields)
+        if rows is not None:
+            legacy["PRODUCT_ROWS"] = [
+                {
+                    "PRODUCT_ID": r["productId"],
+                    "PRODUCT_NAME": r["productName"],
+                    "PRICE": r["price"],
+                    "QUANTITY": r["quantity"],
+                    "VAT_RATE": (r["taxRate"] or 0) / 100,
+                    "VAT_INCLUDED": r["taxIncluded"],
+                    "MEASURE_CODE": r["measureCode"],
+                }
+                for r in rows
+            ]
+        if legacy:
+            await self.client.call("crm.invoice.update", {"id": invoice_id, "fields": legacy})
+
+    @staticmethod
+    def _legacy_fields(fields: dict[str, Any]) -> dict[str, Any]:
+        back = {v: k for k, v in _LEGACY_ITEM.items()}
+        back.update(
+            {
+                "ufCrm1cPaymentNumber": "PAY_VOUCHER_NUM",
+                "ufCrm1cPaymentDate": "PAY_VOUCHER_DATE",
+                "companyId": "UF_COMPANY_ID",
+            }
+        )
+        out: dict[str, Any] = {}
+        for key, value in fields.items():
+            if key in back:
+                out[back[key]] = value
+            elif key.startswith("ufCrm"):
+                out["UF_CRM_" + key.removeprefix("ufCrm").upper()] = value
+        if "contactIds" in fields and fields["contactIds"]:
+            out["UF_CONTACT_ID"] = fields["contactIds"][0]
+        return out

@@ -1,0 +1,184 @@
+"""Database side of the invoice sync: status map (+ journal), invoice links, pending 1C changes, bookmarks.
+
+Functions take an ``AsyncSession``; the caller commits. The orders themselves live in the exchange
+server's order store (``exchange_server.store.orders``); this module only reads 1C's uploads from it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from b24_bridge.invoices.statusmap import StatusMap, diff
+from b24_bridge.invoices.tables import InvoiceLink, InvoicePending, StatusMapJournal, StatusMapRow, SyncState
+from commerceml.model import Document
+from exchange_server.db import tables
+from exchange_server.store.codec import decode
+from exchange_server.store.orders import FROM_1C
+
+__all__ = [
+    "Link",
+    "get_bookmark",
+    "get_link",
+    "journal",
+    "link_by_invoice",
+    "load_map",
+    "orders_from_package",
+    "save_map",
+    "set_bookmark",
+]
+
+MAP_KEY = "default"
+_ORDERS = cast(Table, tables.Order.__table__)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def load_map(session: AsyncSession) -> StatusMap | None:
+    row = await session.get(StatusMapRow, MAP_KEY)
+    return None if row is None else StatusMap.model_validate(row.data)
+
+
+async def save_map(session: AsyncSession, new: StatusMap, *, who: str) -> dict[str, Any]:
+    """Store the map and journal the change; returns the diff (empty when nothing changed)."""
+    row = await session.get(StatusMapRow, MAP_KEY)
+    old = None if row is None else StatusMap.model_validate(row.data)
+    change = diff(old, new)
+    if old is not None and not change:
+        return {}
+    data = new.model_dump(mode="json")
+    now = _now()
+    if row is None:
+        session.add(StatusMapRow(key=MAP_KEY, data=data, updated_at=now, updated_by=who))
+    else:
+        row.data, row.updated_at, row.updated_by = data, now, who
+    session.add(StatusMapJournal(key=MAP_KEY, changed_at=now, changed_by=who, diff=change, data=data))
+    await session.flush()
+    return change
+
+
+async def journal(session: AsyncSession, *, limit: int = 50) -> list[dict[str, Any]]:
+    result = await session.execute(select(StatusMapJournal).order_by(StatusMapJournal.id.desc()).limit(limit))
+    return [
+        {"id": j.id, "changed_at": j.changed_at.isoformat(), "changed_by": j.changed_by, "diff": j.diff}
+        for j in result.scalars()
+    ]
+
+
+@dataclass(slots=True)
+class Link:
+    order_id: str
+    entity: str
+    invoice_id: int
+    origin: str
+    b24_hash: str | None
+    rows_hash: str | None
+    state: str
+    reason: str | None
+
+
+def _link(row: InvoiceLink) -> Link:
+    return Link(
+        row.order_id,
+        row.entity,
+        row.invoice_id,
+        row.origin,
+        row.b24_hash,
+        row.rows_hash,
+        row.state,
+        row.reason,
+    )
+
+
+async def get_link(session: AsyncSession, order_id: str) -> Link | None:
+    row = await session.get(InvoiceLink, order_id)
+    return None if row is None else _link(row)
+
+
+async def link_by_invoice(session: AsyncSession, entity: str, invoice_id: int) -> Link | None:
+    result = await session.execute(
+        select(InvoiceLink).where(InvoiceLink.entity == entity, InvoiceLink.invoice_id == invoice_id)
+    )
+    row = result.scalar_one_or_none()
+    return None if row is None else _link(row)
+
+
+async def put_link(session: AsyncSession, link: Link) -> None:
+    row = await session.get(InvoiceLink, link.order_id)
+    if row is None:
+        row = InvoiceLink(order_id=link.order_id)
+        session.add(row)
+    row.entity, row.invoice_id, row.origin = link.entity, link.invoice_id, link.origin
+    row.b24_hash, row.rows_hash, row.state, row.reason = (
+        link.b24_hash,
+        link.rows_hash,
+        link.state,
+        link.reason,
+    )
+    row.updated_at = _now()
+    await session.flush()
+
+
+async def waiting(session: AsyncSession) -> list[dict[str, Any]]:
+    result = await session.execute(select(InvoiceLink).where(InvoiceLink.state == "waiting").limit(1000))
+    return [
+        {"order_id": r.order_id, "invoice_id": r.invoice_id, "entity": r.entity, "reason": r.reason}
+        for r in result.scalars()
+    ]
+
+
+async def orders_from_package(session: AsyncSession, package_id: str) -> list[Document]:
+    """Orders 1C's upload ``package_id`` changed (documents with an unchanged НомерВерсии are not here)."""
+    result = await session.execute(
+        select(_ORDERS.c.id, _ORDERS.c.data)
+        .where(_ORDERS.c.last_seen_package == package_id, _ORDERS.c.changed_by == FROM_1C)
+        .order_by(_ORDERS.c.id)
+    )
+    return [decode(Document, data) for _, data in result.all()]
+
+
+async def order_document(session: AsyncSession, order_id: str) -> Document | None:
+    result = await session.execute(select(_ORDERS.c.data).where(_ORDERS.c.id == order_id))
+    data = result.scalar_one_or_none()
+    return None if data is None else decode(Document, data)
+
+
+async def add_pending(session: AsyncSession, order_id: str, error: str | None) -> None:
+    row = await session.get(InvoicePending, order_id)
+    if row is None:
+        session.add(InvoicePending(order_id=order_id, attempts=1, last_error=error, updated_at=_now()))
+    else:
+        row.attempts += 1
+        row.last_error, row.updated_at = error, _now()
+    await session.flush()
+
+
+async def drop_pending(session: AsyncSession, order_id: str) -> None:
+    await session.execute(delete(InvoicePending).where(InvoicePending.order_id == order_id))
+
+
+async def pending(session: AsyncSession, *, limit: int = 100) -> list[str]:
+    result = await session.execute(
+        select(InvoicePending.order_id).order_by(InvoicePending.updated_at).limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def get_bookmark(session: AsyncSession, key: str) -> str | None:
+    row = await session.get(SyncState, key)
+    return None if row is None else row.value
+
+
+async def set_bookmark(session: AsyncSession, key: str, value: str) -> None:
+    row = await session.get(SyncState, key)
+    if row is None:
+        session.add(SyncState(key=key, value=value))
+    else:
+        row.value = value
+    await session.flush()

@@ -1,0 +1,385 @@
+"""The invoice sync service: portal -> order store (events + polling) and 1C uploads -> portal.
+
+Theory of operation
+-------------------
+Bitrix24 -> 1C. An event (``ONCRMDYNAMICITEMADD/UPDATE`` for entityTypeId 31, ``ONCRMINVOICE*`` for
+old invoices) or the safety-net poll (``updatedTime >= last poll - overlap``, every ``poll_seconds``)
+names changed invoices. Each is fetched complete, mapped to a ``Документ`` and compared, by digest,
+with what was last synced for it (``b24_invoice_links.b24_hash``): equal -> nothing (this is how the
+sync's own writes are not echoed back to 1C: after writing 1C's change it stores the digest of the
+resulting invoice). Different -> saved in the order store as a site change, so the next
+``mode=query`` returns it; ``mode=success`` commits it there. An invoice whose company has no
+requisite with an ИНН waits (state ``waiting``, reason visible in ``GET /api/invoices/waiting``).
+
+1C -> Bitrix24. After an orders upload is imported, the orders it changed (unchanged НомерВерсии are
+skipped by the store) are applied to their invoices under a lock per order: found by link, else by
+``xmlId``/number in the portal, else created (company found or created by ИНН). The writes follow
+:func:`b24_bridge.invoices.mapping.plan_update`; remarks go back to 1C in the import answer. A write
+the portal refuses or cannot take now is kept in ``b24_invoice_pending`` and retried by the poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from b24_bridge.client import B24Client
+from b24_bridge.errors import B24Error
+from b24_bridge.invoices import store
+from b24_bridge.invoices.companies import CompanyResolver
+from b24_bridge.invoices.mapping import (
+    InvoiceSnapshot,
+    export_blocker,
+    new_invoice_fields,
+    plan_update,
+    to_document,
+)
+from b24_bridge.invoices.portal import InvoicePortal
+from b24_bridge.invoices.settings import InvoiceSettings
+from b24_bridge.invoices.statusmap import PortalStage, Problem, StatusMap, check, default_map
+from commerceml.model import Document
+from exchange_server.store.codec import content_hash, encode
+from exchange_server.store.orders import FROM_SITE, save_orders
+
+__all__ = ["InvoiceSync", "SyncReport", "document_hash"]
+
+log = logging.getLogger(__name__)
+POLL_KEY: Final = "invoices.poll"
+POLL_OVERLAP: Final = dt.timedelta(seconds=5)
+SYSTEM: Final = "system"
+
+
+def document_hash(doc: Document) -> str:
+    return content_hash(encode(doc))
+
+
+def _rows_hash(snapshot: InvoiceSnapshot) -> str:
+    return content_hash(
+        sorted((str(r.get("productId")), str(r.get("price")), str(r.get("quantity"))) for r in snapshot.rows)
+    )
+
+
+@dataclass(slots=True)
+class SyncReport:
+    exported: int = 0
+    unchanged: int = 0
+    waiting: int = 0
+    applied: int = 0
+    created: int = 0
+    remarks: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class InvoiceSync:
+    """One per application: owns the locks, the status map in force and the background tasks."""
+
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], client: B24Client, settings: InvoiceSettings
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.client = client
+        self.settings = settings
+        self.portal = InvoicePortal(client, entity=settings.invoice_api)
+        self.companies = CompanyResolver(client)
+        self.status_map = StatusMap(entity=settings.invoice_api)
+        self.stages: list[PortalStage] = []
+        self.category_id: int | None = None
+        self.warnings: list[str] = []
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._events: asyncio.Queue[int] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.last_poll: dt.datetime | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Read the portal's stages and the status map (database, else the settings file, else defaults)."""
+        async with self.sessionmaker() as session:
+            stored = await store.load_map(session)
+        category = stored.category_id if stored is not None else None
+        self.category_id = category if category is not None else await self.portal.default_category()
+        self.stages = await self.portal.stages(self.category_id)
+        if stored is None:
+            stored = self._initial_map()
+            async with self.sessionmaker.begin() as session:
+                await store.save_map(session, stored, who=SYSTEM)
+        self.status_map = stored
+
+    def _initial_map(self) -> StatusMap:
+        path: Path | None = self.settings.status_map_file
+        if path is not None:
+            return StatusMap.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        return default_map(self.stages, entity=self.settings.invoice_api, category_id=self.category_id)
+
+    async def start(self) -> None:
+        await self.load()
+        self._tasks.append(asyncio.create_task(self._poll_loop(), name="invoices-poll"))
+        self._tasks.append(asyncio.create_task(self._event_loop(), name="invoices-events"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    # -- status map ------------------------------------------------------------------------------
+
+    async def check_map(self, candidate: StatusMap) -> list[Problem]:
+        category = candidate.category_id if candidate.category_id is not None else self.category_id
+        stages = (
+            self.stages
+            if category == self.category_id and self.stages
+            else await self.portal.stages(category)
+        )
+        return check(candidate, stages)
+
+    async def set_map(self, candidate: StatusMap, *, who: str) -> tuple[list[Problem], dict[str, Any]]:
+        """Validate and store a new map; in force at once. Errors: nothing stored."""
+        problems = await self.check_map(candidate)
+        if any(p.level == "error" for p in problems):
+            return problems, {}
+        async with self.sessionmaker.begin() as session:
+            change = await store.save_map(session, candidate, who=who)
+        if candidate.category_id is not None and candidate.category_id != self.category_id:
+            self.category_id = candidate.category_id
+            self.stages = await self.portal.stages(self.category_id)
+        self.status_map = candidate
+        return problems, change
+
+    def sale_statuses(self) -> list[tuple[str, str]]:
+        return self.status_map.info_statuses()
+
+    # -- Bitrix24 -> 1C ---------------------------------------------------------------------------
+
+    def notify(self, invoice_id: int) -> None:
+        """An event named this invoice: refresh it soon (the handler answers 200 at once)."""
+        self._events.put_nowait(invoice_id)
+
+    async def _event_loop(self) -> None:
+        while True:
+            first = await self._events.get()
+            ids = {first}
+            while not self._events.empty():
+                ids.add(self._events.get_nowait())
+            try:
+                await self.refresh(sorted(ids))
+            except Exception:  # a background step boundary: logged, the poll catches up
+                log.exception("refreshing invoices %s failed; the poll will retry", sorted(ids))
+
+    async def _poll_loop(self) -> None:
+        while True:
+            try:
+                await self.poll_once()
+            except Exception:  # background step boundary
+                log.exception("invoice poll failed; retrying in %s s", self.settings.poll_seconds)
+            await asyncio.sleep(self.settings.poll_seconds)
+
+    async def poll_once(self) -> SyncReport:
+        """The safety net: invoices changed since the last poll, then 1C changes still pending."""
+        async with self.sessionmaker() as session:
+            mark = await store.get_bookmark(session, POLL_KEY)
+        since = None
+        if mark:
+            since = (dt.datetime.fromisoformat(mark) - POLL_OVERLAP).isoformat()
+        started = dt.datetime.now(dt.UTC)
+        items = await self.portal.changed_since(since)
+        report = await self._export_items(items)
+        newest = max((str(i.get("updatedTime") or "") for i in items), default="")
+        new_mark = newest or (mark or "")
+        if new_mark:
+            async with self.sessionmaker.begin() as session:
+                await store.set_bookmark(session, POLL_KEY, new_mark)
+        async with self.sessionmaker() as session:
+            pending = await store.pending(session)
+        for order_id in pending:
+            async with self.sessionmaker() as session:
+                doc = await store.order_document(session, order_id)
+            if doc is None:
+                async with self.sessionmaker.begin() as session:
+                    await store.drop_pending(session, order_id)
+                continue
+            await self.apply(doc, report)
+        self.last_poll = started
+        return report
+
+    async def refresh(self, invoice_ids: Sequence[int]) -> SyncReport:
+        """Fetch these invoices and queue for 1C those that changed."""
+        return await self._export_items(await self.portal.items(invoice_ids))
+
+    async def _export_items(self, items: Sequence[dict[str, Any]]) -> SyncReport:
+        report = SyncReport()
+        for snapshot in await self.portal.snapshots(items):
+            await self._export_one(snapshot, report)
+        return report
+
+    async def _export_one(self, snapshot: InvoiceSnapshot, report: SyncReport) -> None:
+        invoice_id = int(snapshot.item["id"])
+        async with self.sessionmaker() as session:
+            link = await store.link_by_invoice(session, self.settings.invoice_api, invoice_id)
+        order_id = link.order_id if link is not None else str(invoice_id)
+        async with self._locks[order_id]:
+            async with (
+                self.sessionmaker() as session
+            ):  # re-read under the lock: a 1C write may just have finished
+                link = await store.get_link(session, order_id)
+            if link is not None and link.invoice_id != invoice_id:
+                report.warnings.append(
+                    f"order {order_id} is linked to invoice {link.invoice_id}, not {invoice_id}"
+                )
+                return
+            doc = to_document(
+                snapshot,
+                self.status_map,
+                self.stages,
+                order_id=order_id,
+                number_prefix=self.settings.number_prefix,
+            )
+            digest = document_hash(doc)
+            if link is not None and link.b24_hash == digest:
+                report.unchanged += 1
+                return
+            reason = export_blocker(snapshot, require_requisites=self.settings.require_requisites)
+            new = store.Link(
+                order_id,
+                self.settings.invoice_api,
+                invoice_id,
+                link.origin if link else "b24",
+                None if reason else digest,
+                _rows_hash(snapshot),
+                "waiting" if reason else "exported",
+                reason,
+            )
+            if reason is not None and link is not None and link.b24_hash is not None:
+                new.b24_hash = link.b24_hash
+            async with self.sessionmaker.begin() as session:
+                if reason is None:
+                    await save_orders(session, [doc], source=FROM_SITE)
+                await store.put_link(session, new)
+            if reason is None:
+                report.exported += 1
+            else:
+                report.waiting += 1
+                log.info("invoice %s waits: %s", invoice_id, reason)
+
+    # -- 1C -> Bitrix24 ---------------------------------------------------------------------------
+
+    async def after_import(self, package_id: str) -> list[str]:
+        """Apply the orders 1C's upload changed; returns the remarks for 1C."""
+        async with self.sessionmaker() as session:
+            docs = await store.orders_from_package(session, package_id)
+        report = SyncReport()
+        for doc in docs:
+            await self.apply(doc, report)
+        return report.remarks
+
+    async def after_success(self, exported: Sequence[tuple[str, str]]) -> None:
+        """1C confirmed these orders; nothing to write to the portal (kept for the journal)."""
+        if exported:
+            log.info("1C confirmed %d orders", len(exported))
+
+    async def apply(self, doc: Document, report: SyncReport) -> None:
+        """Apply one 1C order to its invoice (created when new); failures are kept for retry."""
+        async with self._locks[doc.id]:
+            try:
+                await self._apply(doc, report)
+            except B24Error as exc:
+                log.warning("order %s: portal write failed, will retry: %s", doc.id, exc)
+                async with self.sessionmaker.begin() as session:
+                    await store.add_pending(session, doc.id, str(exc))
+                return
+            async with self.sessionmaker.begin() as session:
+                await store.drop_pending(session, doc.id)
+
+    async def _apply(self, doc: Document, report: SyncReport) -> None:
+        entity = self.settings.invoice_api
+        async with self.sessionmaker() as session:
+            link = await store.get_link(session, doc.id)
+        item: dict[str, Any] | None = None
+        if link is not None:
+            found = await self.portal.items([link.invoice_id])
+            item = found[0] if found else None
+        if item is None:
+            item = await self.portal.find(xml_id=doc.id)
+        if item is None and doc.number and link is None:
+            item = await self.portal.find(number=doc.number.strip().removeprefix(self.settings.number_prefix))
+        created = False
+        if item is None:
+            if not self.settings.create_from_1c:
+                report.remarks.append(f"Заказ №{doc.number or doc.id} на сайте не найден.")
+                return
+            item = await self._create(doc, report)
+            created = True
+            link = store.Link(doc.id, entity, int(item["id"]), "1c", None, None, "applying", None)
+            async with self.sessionmaker.begin() as session:
+                await store.put_link(session, link)
+        snapshot = (await self.portal.snapshots([item]))[0]
+        portal_changed = False
+        if link is not None and link.rows_hash is not None and not created:
+            portal_changed = _rows_hash(snapshot) != link.rows_hash
+        product_ids = await self.portal.product_ids(line.id for line in doc.lines if not line.is_delivery)
+        plan = plan_update(
+            doc, snapshot, self.status_map, self.stages, product_ids, portal_changed=portal_changed
+        )
+        if not plan.empty:
+            await self.portal.update(int(item["id"]), plan.fields, plan.rows)
+        for note in plan.notes:
+            log.info("order %s -> invoice %s: %s", doc.id, item["id"], note)
+        report.remarks.extend(plan.remarks)
+        final = (await self.portal.snapshots(await self.portal.items([int(item["id"])])))[0]
+        order_id = link.order_id if link is not None else doc.id
+        mapped = to_document(
+            final, self.status_map, self.stages, order_id=order_id, number_prefix=self.settings.number_prefix
+        )
+        async with self.sessionmaker.begin() as session:
+            if plan.requeue:
+                await save_orders(session, [mapped], source=FROM_SITE)
+            await store.put_link(
+                session,
+                store.Link(
+                    order_id,
+                    entity,
+                    int(item["id"]),
+                    link.origin if link else "1c",
+                    document_hash(mapped),
+                    _rows_hash(final),
+                    "synced",
+                    None,
+                ),
+            )
+        report.applied += 1
+
+    async def _create(self, doc: Document, report: SyncReport) -> dict[str, Any]:
+        party = doc.counterparties[0] if doc.counterparties else None
+        company_id = None
+        if party is not None and party.inn:
+            match = await self.companies.resolve(party)
+            company_id = match.company_id
+            if match.warning:
+                report.warnings.append(match.warning)
+                self.warnings.append(match.warning)
+            if match.created:
+                report.created += 1
+        fields = new_invoice_fields(
+            doc,
+            self.status_map,
+            self.stages,
+            company_id=company_id,
+            contact_id=None,
+            category_id=self.category_id,
+        )
+        invoice_id = await self.portal.create(fields)
+        log.info("order %s from 1C: invoice %s created (company %s)", doc.id, invoice_id, company_id)
+        found = await self.portal.items([invoice_id])
+        return found[0] if found else {"id": invoice_id, **fields}
