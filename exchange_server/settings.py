@@ -23,13 +23,15 @@ import secrets
 from pathlib import Path
 from typing import Final, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from b24_bridge.sync.mapping import MappingConfig
 
 __all__ = ["GENERATED_PASSWORD_FILE", "Settings", "ensure_passwords"]
 
@@ -82,6 +84,39 @@ class Settings(BaseSettings):
         default=False,
         description="Serve GET /metrics without the operator credentials (else HTTP Basic as for /api).",
     )
+    # --- Bitrix24 bridge (b24_bridge.sync): without a portal the bridge stays idle ---
+    b24_webhook_url: SecretStr | None = Field(
+        default=None, description="Incoming webhook URL https://<portal>/rest/<user>/<code>/."
+    )
+    b24_oauth_client_id: str | None = Field(default=None, description="OAuth application client_id.")
+    b24_oauth_client_secret: SecretStr | None = Field(default=None, description="OAuth client_secret.")
+    b24_oauth_refresh_token: SecretStr | None = Field(
+        default=None, description="Initial refresh token (rotated ones are kept in the data directory)."
+    )
+    b24_oauth_portal_url: str | None = Field(
+        default=None, description="REST endpoint of the OAuth installation, https://<portal>/rest/."
+    )
+    b24_oauth_server_url: str = Field(
+        default="https://oauth.bitrix.info/oauth/token/", description="OAuth token endpoint."
+    )
+    b24_plan: str = Field(default="standard", description="Portal limits: standard, enterprise or box.")
+    b24: MappingConfig = Field(default_factory=MappingConfig, description="The [b24] mapping table.")
+
+    @field_validator("b24_webhook_url")
+    @classmethod
+    def _b24_webhook(cls, value: SecretStr | None) -> SecretStr | None:
+        from b24_bridge.sync.access import check_webhook_url
+
+        if value is not None:
+            check_webhook_url(value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _b24_portal(self) -> Settings:
+        from b24_bridge.sync.access import check_portal_settings
+
+        check_portal_settings(self)
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,129 @@
+"""Plan and enqueue, and the background worker that triggers planning and drains the outbox.
+
+Trigger: the worker watches a cheap fingerprint of the catalog tables (row counts and latest
+``updated_at``). When it changed and then stayed still for ``idle_seconds`` (a package completed, or
+its last import ended), the worker plans and enqueues, then drains. It also drains whatever is due
+(retries after back-off, jobs a planner in another process enqueued) on every poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from b24_bridge.client import B24Client
+from b24_bridge.errors import B24Error
+from b24_bridge.sync.mapping import MappingConfig
+from b24_bridge.sync.plan import Plan, diff
+from b24_bridge.sync.pusher import Pusher, PushReport
+from b24_bridge.sync.store_reader import read_snapshot, store_fingerprint
+from b24_bridge.sync.targets import build_targets
+from exchange_server.outbox import queue
+
+__all__ = ["BridgeWorker", "compute_plan", "plan_and_enqueue"]
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def compute_plan(sessionmaker: async_sessionmaker[AsyncSession], mapping: MappingConfig) -> Plan:
+    """The pending diff: store snapshot against the hashes the portal last acknowledged."""
+    async with sessionmaker() as session:
+        snapshot = await read_snapshot(session)
+        pushed = await queue.pushed_hashes(session)
+    return diff(build_targets(snapshot, mapping), pushed)
+
+
+async def plan_and_enqueue(
+    sessionmaker: async_sessionmaker[AsyncSession], mapping: MappingConfig, now: dt.datetime | None = None
+) -> Plan:
+    """Compute the plan and write its jobs to the outbox (one transaction)."""
+    plan = await compute_plan(sessionmaker, mapping)
+    if plan.jobs:
+        async with sessionmaker.begin() as session:
+            await queue.enqueue(session, plan.jobs, now or utcnow())
+    return plan
+
+
+class BridgeWorker:
+    """The app's background task: plan after the catalog settles, then drain.
+
+    Args:
+        sessionmaker: the application's database.
+        mapping: the ``[b24]`` configuration.
+        client: the portal's client.
+        monotonic: time source for the idle detection (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        mapping: MappingConfig,
+        client: B24Client,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.mapping = mapping
+        self.client = client
+        self.monotonic = monotonic
+        self.pusher = Pusher(client, sessionmaker, mapping)
+        self.planned: tuple[Any, ...] | None = None
+        self._seen: tuple[Any, ...] | None = None
+        self._seen_at = 0.0
+        self.last_plan: Plan | None = None
+        self.last_report: PushReport | None = None
+        self.last_error: str | None = None
+
+    async def tick(self) -> bool:
+        """One poll: plan when the catalog changed and settled, then push what is due.
+
+        Returns:
+            True when something was planned or pushed.
+        """
+        worked = False
+        async with self.sessionmaker() as session:
+            fingerprint = await store_fingerprint(session)
+        now = self.monotonic()
+        if fingerprint != self._seen:
+            self._seen, self._seen_at = fingerprint, now
+        if fingerprint != self.planned and now - self._seen_at >= self.mapping.idle_seconds:
+            plan = await plan_and_enqueue(self.sessionmaker, self.mapping)
+            self.planned, self.last_plan = fingerprint, plan
+            worked = bool(plan.jobs)
+            if plan.jobs:
+                log.info("b24: planned %d jobs (%s)", len(plan.jobs), plan.counts())
+            for warning in plan.warnings:
+                log.warning("b24: %s", warning)
+        report = await self.pusher.drain(wait=False)
+        if report.done or report.failed:
+            self.last_report = report
+            worked = True
+            log.info("b24: pushed %d, failed %d in %d calls", report.done, report.failed, report.calls)
+        return worked
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until ``stop`` is set; errors are logged and retried on the next poll."""
+        while not stop.is_set():
+            try:
+                await self.tick()
+                self.last_error = None
+            except (B24Error, OSError, RuntimeError) as exc:
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("b24 worker: %s", self.last_error)
+            except Exception as exc:  # the worker must outlive one bad poll (logged with traceback)
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("b24 worker failed; retrying at the next poll")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.mapping.poll_seconds)
+            except TimeoutError:
+                pass
