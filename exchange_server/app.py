@@ -20,6 +20,7 @@ from exchange_server.api import setup_api
 from exchange_server.db.engine import make_engine, upgrade_schema
 from exchange_server.handlers import EXCHANGE, EXCHANGE_PATHS, exchange, exchange_errors
 from exchange_server.keys import ENGINE, SESSIONMAKER
+from exchange_server.outbox.routes import setup_b24
 from exchange_server.packages import Exchange
 from exchange_server.settings import Settings
 from exchange_server.telemetry import MeteredCatalogImporter, MeteredOrderImporter, request_log, setup_metrics
@@ -70,4 +71,5 @@ def make_app(settings: Settings) -> web.Application:
     setup_metrics(app)
     setup_admin(app)
     setup_invoices(app)
+    setup_b24(app)
     return app

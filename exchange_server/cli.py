@@ -12,13 +12,20 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from b24_bridge import cli as b24_cli
+from b24_bridge.sync import cli as b24_sync_cli
 from commerceml import cli as commerceml_cli
 from commerceml import tools_cli as commerceml_tools_cli
 from exchange_server import serve_cli
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
-COMMAND_MODULES: tuple[ModuleType, ...] = (commerceml_cli, commerceml_tools_cli, serve_cli, b24_cli)
+COMMAND_MODULES: tuple[ModuleType, ...] = (
+    commerceml_cli,
+    commerceml_tools_cli,
+    serve_cli,
+    b24_cli,
+    b24_sync_cli,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -69,12 +69,12 @@ async def read_snapshot(session: AsyncSession) -> CatalogSnapshot:
     ):
         group_ids[r.product_id].append(r.group_id)
     properties: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for r in await session.execute(
+    for pr in await session.execute(
         select(t.ProductProperty.product_id, t.ProductProperty.property_id, t.ProductProperty.value).order_by(
             t.ProductProperty.product_id, t.ProductProperty.position
         )
     ):
-        properties[r.product_id].append((r.property_id, r.value))
+        properties[pr.product_id].append((pr.property_id, pr.value))
     products = tuple(
         ProductRow(
             id=r.id,
@@ -104,15 +104,15 @@ async def read_snapshot(session: AsyncSession) -> CatalogSnapshot:
         )
     )
     prices: dict[str, list[PriceRow]] = defaultdict(list)
-    for r in await session.execute(
+    for p in await session.execute(
         select(t.OfferPrice.offer_id, t.OfferPrice.price_type_id, t.OfferPrice.value, t.OfferPrice.currency)
     ):
-        prices[r.offer_id].append(PriceRow(r.price_type_id, r.value, r.currency))
+        prices[p.offer_id].append(PriceRow(p.price_type_id, p.value, p.currency))
     stock: dict[str, list[StockRow]] = defaultdict(list)
-    for r in await session.execute(
+    for q in await session.execute(
         select(t.OfferStock.offer_id, t.OfferStock.warehouse_id, t.OfferStock.quantity)
     ):
-        stock[r.offer_id].append(StockRow(r.warehouse_id, r.quantity))
+        stock[q.offer_id].append(StockRow(q.warehouse_id, q.quantity))
     offers = tuple(
         OfferRow(
             id=r.id,
@@ -152,7 +152,7 @@ async def store_fingerprint(session: AsyncSession) -> tuple[Any, ...]:
     """Counts and latest ``updated_at`` of the catalog tables: equal fingerprints, nothing to plan."""
     parts: list[Any] = []
     for model in (t.Group, t.PriceType, t.Warehouse, t.Product, t.Offer):
-        row = (await session.execute(select(func.count(), func.max(model.updated_at)))).one()  # type: ignore[attr-defined]
+        row = (await session.execute(select(func.count(), func.max(model.updated_at)))).one()
         parts.extend((int(row[0]), str(row[1])))
     for child in (t.OfferPrice, t.OfferStock):
         row = (await session.execute(select(func.count(), func.max(child.updated_at)))).one()

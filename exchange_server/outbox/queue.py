@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from sqlalchemy import and_, case, func, or_, select, tuple_, update
+from sqlalchemy import Table, and_, case, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,7 +40,7 @@ __all__ = [
     "status",
 ]
 
-T = OutboxRow.__table__
+T: Table = OutboxRow.__table__  # type: ignore[assignment]
 CHUNK: Final = 500
 LEASE: Final = dt.timedelta(minutes=10)
 
