@@ -121,9 +121,11 @@ class InvoiceSync:
             return StatusMap.model_validate(json.loads(path.read_text(encoding="utf-8")))
         return default_map(self.stages, entity=self.settings.invoice_api, category_id=self.category_id)
 
-    async def start(self) -> None:
+    async def start(self, *, poll: bool = True) -> None:
+        """Load, then run the event worker and (unless ``poll`` is off) the safety-net poll."""
         await self.load()
-        self._tasks.append(asyncio.create_task(self._poll_loop(), name="invoices-poll"))
+        if poll:
+            self._tasks.append(asyncio.create_task(self._poll_loop(), name="invoices-poll"))
         self._tasks.append(asyncio.create_task(self._event_loop(), name="invoices-events"))
 
     async def stop(self) -> None:
@@ -280,6 +282,10 @@ class InvoiceSync:
         async with self.sessionmaker() as session:
             docs = await store.orders_from_package(session, package_id)
         report = SyncReport()
+        if docs:  # durable first: a crash below leaves them to the poll's retry
+            async with self.sessionmaker.begin() as session:
+                for doc in docs:
+                    await store.add_pending(session, doc.id, None)
         for doc in docs:
             await self.apply(doc, report)
         return report.remarks

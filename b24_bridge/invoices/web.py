@@ -34,7 +34,7 @@ from exchange_server.commands import decode_basic
 from exchange_server.handlers import ORDER_HOOKS
 from exchange_server.keys import SESSIONMAKER
 
-__all__ = ["INVOICE_SYNC", "EVENTS_PATH", "setup_invoices"]
+__all__ = ["EVENTS_PATH", "INVOICE_SYNC", "add_invoice_service", "setup_invoices"]
 
 log = logging.getLogger(__name__)
 INVOICE_SYNC = web.AppKey("invoice_sync", InvoiceSync)
@@ -156,8 +156,21 @@ def setup_invoices(
     app.router.add_put("/api/status-map", put_status_map)
     app.router.add_get("/api/invoices/waiting", waiting_invoices)
     app.router.add_get("/api/invoices/status", invoice_status)
-    if not settings.enabled and client_factory is None:
-        return
+    if settings.enabled or client_factory is not None:
+        add_invoice_service(app, settings=settings, client_factory=client_factory, background=background)
+
+
+def add_invoice_service(
+    app: web.Application,
+    *,
+    settings: InvoiceSettings,
+    client_factory: ClientFactory | None = None,
+    background: bool = True,
+) -> None:
+    """Start the sync service with the application (after the database resources).
+
+    ``background=False`` skips the poll task (tests drive :meth:`InvoiceSync.poll_once`).
+    """
 
     async def service(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession() as http:
@@ -167,10 +180,7 @@ def setup_invoices(
                 assert settings.webhook_url is not None
                 client = B24Client.for_webhook(http, settings.webhook_url)
             sync = InvoiceSync(app[SESSIONMAKER], client, settings)
-            if background:
-                await sync.start()
-            else:
-                await sync.load()
+            await sync.start(poll=background)
             app[INVOICE_SYNC] = sync
             app[ORDER_HOOKS] = sync
             try:

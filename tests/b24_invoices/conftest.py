@@ -1,0 +1,103 @@
+"""Fixtures of the invoice tests: the exchange server (SQLite and PostgreSQL) wired to a fake portal.
+
+The server is the real application (``make_app``) with the invoice service added on an in-process
+client of :class:`b24_bridge.fake.FakePortal`; the poll task is off (tests call ``poll_once``), the
+event worker is on. 1C is played by ``tests.exchange_server.exchange_client.Node``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
+
+from b24_bridge import B24Client, LeakyBucket, Limits
+from b24_bridge.fake import FakePortal, InProcessTransport, PortalConfig
+from b24_bridge.invoices.settings import InvoiceSettings
+from b24_bridge.invoices.sync import InvoiceSync, SyncReport
+from b24_bridge.invoices.web import INVOICE_SYNC, add_invoice_service
+from commerceml.model import Document
+from commerceml.writer import write_orders
+from exchange_server.app import make_app
+from exchange_server.settings import Settings
+from tests.exchange_server.conftest import (  # noqa: F401  (fixtures: both database backends)
+    database_url,
+    engine,
+    postgres_url,
+    sessionmaker,
+    sqlite_template,
+)
+from tests.exchange_server.exchange_client import Node, basic
+
+ADMIN = {"Authorization": basic("admin", "adminpw")}
+TOKEN = "app-token-0123456789"
+
+
+@dataclass
+class World:
+    client: TestClient[Any, Any]
+    portal: FakePortal
+    b24: B24Client
+
+    @property
+    def sync(self) -> InvoiceSync:
+        return self.client.app[INVOICE_SYNC]
+
+    def sync_report(self) -> SyncReport:
+        return SyncReport()
+
+    async def node(self) -> Node:
+        node = Node(self.client)
+        await node.checkauth("sale")
+        await node.init("sale")
+        return node
+
+
+def portal_client(portal: FakePortal, limits: Limits) -> B24Client:
+    bucket = LeakyBucket.from_limits(limits) if limits.rate is not None else None
+    return B24Client(InProcessTransport(portal), limits=limits, bucket=bucket)
+
+
+@pytest.fixture
+def plan() -> str:
+    return "box"
+
+
+@pytest.fixture
+async def world(aiohttp_client: Any, tmp_path: Path, database_url: str, plan: str) -> World:  # noqa: F811
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        exchange_password=SecretStr("secret"),
+        admin_password=SecretStr("adminpw"),
+        step_seconds=5,
+    )
+    portal = FakePortal(PortalConfig(plan=plan))
+    limits = Limits.for_plan(plan)
+    b24 = portal_client(portal, limits)
+    app = make_app(settings)
+    add_invoice_service(
+        app,
+        settings=InvoiceSettings(webhook_url=None, application_token=SecretStr(TOKEN)),
+        client_factory=lambda _session: b24,
+        background=False,
+    )
+    client: TestClient[Any, Any] = await aiohttp_client(app)
+    return World(client, portal, b24)
+
+
+def orders_xml(documents: Sequence[Document], version: str = "2.08") -> bytes:
+    buffer = io.BytesIO()
+    write_orders(buffer, documents, schema_version=version, encoding="utf-8")
+    return buffer.getvalue()
+
+
+async def upload_orders(node: Node, documents: Sequence[Document], name: str = "documents.xml") -> str:
+    """Classic orders upload (no version at init): imported inside mode=file; returns the answer."""
+    return await node.call("sale", "file", data=orders_xml(documents), filename=name)
