@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import sys
 from pathlib import Path
@@ -32,6 +31,7 @@ from exchange_server.replay import (
     sale_upload,
 )
 from exchange_server.settings import GENERATED_PASSWORD_FILE, Settings, ensure_passwords
+from exchange_server.telemetry import configure_logging
 
 __all__ = ["register"]
 
@@ -81,7 +81,7 @@ def run_serve(args: argparse.Namespace) -> int:
             "CML_EXCHANGE_PASSWORD / CML_ADMIN_PASSWORD to choose your own.",
             flush=True,
         )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_format)
     asyncio.run(_serve(settings, args.host, args.port))
     return 0
 
