@@ -47,7 +47,8 @@ class World:
 
     @property
     def sync(self) -> InvoiceSync:
-        return self.client.app[INVOICE_SYNC]
+        sync: InvoiceSync = self.client.app[INVOICE_SYNC]
+        return sync
 
     def sync_report(self) -> SyncReport:
         return SyncReport()
