@@ -80,6 +80,9 @@ class MappingConfig(BaseModel):
     )
     vat_included: bool = True
     measures: dict[str, int] = Field(default_factory=dict, description="1C unit code or name -> OKEI code.")
+    create_measures: bool = Field(
+        default=True, description="Add units missing from the portal's measures (catalog.measure.add)."
+    )
     max_attempts: int = Field(default=8, ge=1, le=100, description="Failures after which a job is parked.")
     backoff_seconds: float = Field(default=2.0, gt=0, le=3600)
     backoff_max_seconds: float = Field(default=300.0, gt=0, le=86400)

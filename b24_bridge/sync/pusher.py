@@ -242,6 +242,7 @@ class Pusher:
                 for job in jobs:
                     self._fail(job, f"portal directories unreadable: {exc}")
                 return
+            await self._ensure_measures(jobs)
             async with self.sessionmaker() as session:
                 idents = {r for j in jobs for r in references(j.kind, j.key, j.payload)}
                 refs = await queue.portal_ids(session, idents)
@@ -263,6 +264,34 @@ class Pusher:
             raise
         finally:
             await asyncio.shield(self._flush())
+
+    async def _ensure_measures(self, jobs: Sequence[ClaimedJob]) -> None:
+        """Add the units the jobs need and the portal lacks (``create_measures``), then re-read."""
+        assert self.directory is not None
+        if not self.mapping.create_measures:
+            return
+        missing: dict[int, str] = {}
+        for job in jobs:
+            code = job.payload.get("measure") if job.kind in ENTITY_METHODS else None
+            if code is not None and int(code) not in self.directory.measure_ids:
+                missing.setdefault(int(code), str(job.payload.get("measure_title") or code))
+        if not missing:
+            return
+        commands = [
+            BatchCommand(
+                f"m{code}",
+                "catalog.measure.add",
+                {"fields": {"code": code, "measureTitle": title[:500], "symbol": title[:20]}},
+            )
+            for code, title in sorted(missing.items())[:50]
+        ]
+        try:
+            await self.client.batch(commands)
+        except B24Error:
+            pass  # re-read below; jobs whose unit is still missing fail with the reason
+        self.report.calls += 1
+        self.report.commands += len(commands)
+        self.directory = await discover(self.client)
 
     def _plan_steps(
         self,

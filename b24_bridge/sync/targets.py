@@ -163,6 +163,7 @@ def _element_payload(product: ProductRow, mapping: MappingConfig, sections: set[
         "section": section,
         "description": product.description,
         "measure": mapping.okei(product.unit_code, product.unit_name),
+        "measure_title": product.unit_name or product.unit_code,
         "fields": _properties(product, mapping, article=product.article, barcode=product.barcode),
     }
     payload.update(_vat(product, mapping))
@@ -175,6 +176,7 @@ def _offer_payload(product: ProductRow, offer: OfferRow, mapping: MappingConfig)
         "name": offer.name or product.name,
         "active": offer.active and product.active,
         "measure": mapping.okei(product.unit_code, product.unit_name),
+        "measure_title": product.unit_name or product.unit_code,
         "fields": _properties(
             ProductRow(product.id, product.name, properties=product.properties),
             mapping,

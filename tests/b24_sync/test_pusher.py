@@ -138,18 +138,27 @@ async def test_lost_create_answer_is_found_by_xml_id(
     }
 
 
-async def test_unresolvable_jobs_are_parked_with_their_reason(
+async def test_missing_units_are_added_or_parked_with_their_reason(
     portal: FakePortal, clock: ManualClock, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     client = make_client(portal, clock)
-    mapping = MappingConfig(max_attempts=2, backoff_seconds=1)
-    bad = dataclasses.replace(
-        sample_catalog(2),
-        products=tuple(dataclasses.replace(p, unit_code="999") for p in sample_catalog(2).products),
+    catalog = sample_catalog(2)
+    odd = dataclasses.replace(
+        catalog,
+        products=tuple(dataclasses.replace(p, unit_code="999", unit_name="Пачка") for p in catalog.products),
     )
-    await plan_into(sessionmaker, bad)
-    report = await Pusher(client, sessionmaker, mapping).drain()
+    await plan_into(sessionmaker, odd)
+    strict = MappingConfig(max_attempts=2, backoff_seconds=1, create_measures=False)
+    report = await Pusher(client, sessionmaker, strict).drain()
     assert report.parked >= 1
     async with sessionmaker() as s:
         parked = await queue.failed_jobs(s)
-    assert any("OKEI code 999" in p["error"] for p in parked)
+    assert parked and all("OKEI code 999" in p["error"] for p in parked if p["kind"] in ("product", "sku"))
+
+    async with sessionmaker.begin() as s:
+        await queue.retry_failed(s, dt.datetime.now(dt.UTC))
+    report = await Pusher(client, sessionmaker, MAPPING).drain()
+    assert report.parked == 0
+    (measure,) = [m for m in await client.list_all("catalog.measure.list", {}) if int(m["code"]) == 999]
+    assert measure["measureTitle"] == "Пачка"
+    assert await read_portal(client) == expected_portal(odd, MAPPING)
