@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from pathlib import Path
 
 import aiohttp
@@ -132,3 +133,19 @@ def test_outbox_depth_source_hook() -> None:
     finally:
         metrics.set_outbox_depth_source(None)
     assert metrics.outbox_depth() == {"pending": 0, "failed": 0}
+
+
+NOT_FAILURES = {"MSG_IMPORT_DONE", "MSG_DEACTIVATED", "MSG_COMPLETE", "MSG_UNPACKING", "MSG_UNPACKED",
+                "MSG_IMPORT_STARTED", "MSG_READING"}  # fmt: skip
+MESSAGE = re.compile(r'^([A-Z_]+): Final = "([^"]*[\u0400-\u04FF][^"]*)"', re.MULTILINE)
+
+
+def test_troubleshooting_lists_every_failure_message() -> None:
+    guide = (REPO / "docs" / "troubleshooting.md").read_text(encoding="utf-8")
+    missing = []
+    for source in sorted((REPO / "exchange_server").rglob("*.py")):
+        for name, text in MESSAGE.findall(source.read_text(encoding="utf-8")):
+            stem = text.split("{", 1)[0].strip()
+            if name not in NOT_FAILURES and stem not in guide:
+                missing.append(f"{source.name}:{name}: {text}")
+    assert not missing, "docs/troubleshooting.md lacks: " + "; ".join(missing)
