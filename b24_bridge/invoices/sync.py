@@ -312,25 +312,30 @@ class InvoiceSync:
         entity = self.settings.invoice_api
         async with self.sessionmaker() as session:
             link = await store.get_link(session, doc.id)
-        item: dict[str, Any] | None = None
+        snapshot: InvoiceSnapshot | None = None
         if link is not None:
-            found = await self.portal.items([link.invoice_id])
-            item = found[0] if found else None
-        if item is None:
+            snapshot = await self.portal.load(link.invoice_id)
+        if snapshot is None:
             item = await self.portal.find(xml_id=doc.id)
-        if item is None and doc.number and link is None:
-            item = await self.portal.find(number=doc.number.strip().removeprefix(self.settings.number_prefix))
+            if item is None and doc.number and link is None:
+                item = await self.portal.find(
+                    number=doc.number.strip().removeprefix(self.settings.number_prefix)
+                )
+            if item is not None:
+                snapshot = await self.portal.load(int(item["id"]))
         created = False
-        if item is None:
+        if snapshot is None:
             if not self.settings.create_from_1c:
                 report.remarks.append(f"Заказ №{doc.number or doc.id} на сайте не найден.")
                 return
-            item = await self._create(doc, report)
+            new_item = await self._create(doc, report)
             created = True
-            link = store.Link(doc.id, entity, int(item["id"]), "1c", None, None, "applying", None)
+            link = store.Link(doc.id, entity, int(new_item["id"]), "1c", None, None, "applying", None)
             async with self.sessionmaker.begin() as session:
                 await store.put_link(session, link)
-        snapshot = (await self.portal.snapshots([item]))[0]
+            snapshot = InvoiceSnapshot(item=new_item)
+            await self.portal.complete([snapshot])
+        item = snapshot.item
         portal_changed = False
         if link is not None and link.rows_hash is not None and not created:
             portal_changed = _rows_hash(snapshot) != link.rows_hash
@@ -338,12 +343,12 @@ class InvoiceSync:
         plan = plan_update(
             doc, snapshot, self.status_map, self.stages, product_ids, portal_changed=portal_changed
         )
+        final = snapshot
         if not plan.empty:
-            await self.portal.update(int(item["id"]), plan.fields, plan.rows)
+            final = await self.portal.update(snapshot, plan.fields, plan.rows)
         for note in plan.notes:
             log.info("order %s -> invoice %s: %s", doc.id, item["id"], note)
         report.remarks.extend(plan.remarks)
-        final = (await self.portal.snapshots(await self.portal.items([int(item["id"])])))[0]
         order_id = link.order_id if link is not None else doc.id
         mapped = to_document(
             final, self.status_map, self.stages, order_id=order_id, number_prefix=self.settings.number_prefix
@@ -385,7 +390,6 @@ class InvoiceSync:
             contact_id=None,
             category_id=self.category_id,
         )
-        invoice_id = await self.portal.create(fields)
-        log.info("order %s from 1C: invoice %s created (company %s)", doc.id, invoice_id, company_id)
-        found = await self.portal.items([invoice_id])
-        return found[0] if found else {"id": invoice_id, **fields}
+        item = await self.portal.create(fields)
+        log.info("order %s from 1C: invoice %s created (company %s)", doc.id, item["id"], company_id)
+        return item
