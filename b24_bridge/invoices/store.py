@@ -81,6 +81,8 @@ class Link:
     rows_hash: str | None
     state: str
     reason: str | None
+    applied_1c: str | None = None  # digest of the last 1C document applied
+    export_rows_hash: str | None = None  # rows as last queued for 1C (agreed once 1C confirms)
 
 
 def _link(row: InvoiceLink) -> Link:
@@ -93,6 +95,8 @@ def _link(row: InvoiceLink) -> Link:
         row.rows_hash,
         row.state,
         row.reason,
+        row.applied_1c,
+        row.export_rows_hash,
     )
 
 
@@ -121,7 +125,17 @@ async def put_link(session: AsyncSession, link: Link) -> None:
         link.state,
         link.reason,
     )
+    row.applied_1c, row.export_rows_hash = link.applied_1c, link.export_rows_hash
     row.updated_at = _now()
+    await session.flush()
+
+
+async def confirm_rows(session: AsyncSession, order_ids: list[str]) -> None:
+    """1C confirmed these orders: the rows it received become the agreed composition."""
+    result = await session.execute(select(InvoiceLink).where(InvoiceLink.order_id.in_(order_ids)))
+    for row in result.scalars():
+        if row.export_rows_hash is not None:
+            row.rows_hash = row.export_rows_hash
     await session.flush()
 
 

@@ -259,9 +259,11 @@ class InvoiceSync:
                 invoice_id,
                 link.origin if link else "b24",
                 None if reason else digest,
-                _rows_hash(snapshot),
+                link.rows_hash if link else None,
                 "waiting" if reason else "exported",
                 reason,
+                link.applied_1c if link else None,
+                _rows_hash(snapshot),
             )
             if reason is not None and link is not None and link.b24_hash is not None:
                 new.b24_hash = link.b24_hash
@@ -291,8 +293,10 @@ class InvoiceSync:
         return report.remarks
 
     async def after_success(self, exported: Sequence[tuple[str, str]]) -> None:
-        """1C confirmed these orders; nothing to write to the portal (kept for the journal)."""
+        """1C confirmed these orders: the compositions it received become the agreed ones."""
         if exported:
+            async with self.sessionmaker.begin() as session:
+                await store.confirm_rows(session, [order_id for order_id, _ in exported])
             log.info("1C confirmed %d orders", len(exported))
 
     async def apply(self, doc: Document, report: SyncReport) -> None:
@@ -312,6 +316,9 @@ class InvoiceSync:
         entity = self.settings.invoice_api
         async with self.sessionmaker() as session:
             link = await store.get_link(session, doc.id)
+        applied = document_hash(doc)
+        if link is not None and link.applied_1c == applied:
+            return  # this very document was applied already (re-sent file, same package read again)
         snapshot: InvoiceSnapshot | None = None
         if link is not None:
             snapshot = await self.portal.load(link.invoice_id)
@@ -367,6 +374,8 @@ class InvoiceSync:
                     _rows_hash(final),
                     "synced",
                     None,
+                    applied,
+                    _rows_hash(final),
                 ),
             )
         report.applied += 1

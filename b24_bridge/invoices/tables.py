@@ -55,6 +55,8 @@ class InvoiceLink(Base):
     origin: Mapped[str] = mapped_column(String(8))
     b24_hash: Mapped[str | None] = mapped_column(String(64))
     rows_hash: Mapped[str | None] = mapped_column(String(64))
+    applied_1c: Mapped[str | None] = mapped_column(String(64))
+    export_rows_hash: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(_TS)

@@ -356,3 +356,39 @@ async def test_mode_info_lists_the_table_and_bad_maps_are_refused(world: World) 
     assert (await world.client.put("/api/status-map", json=current, headers=ADMIN)).status == 200
     body, _ = await node.raw("sale", "info")  # in force at once, no restart
     assert etree.fromstring(body).findtext("Cтатусы/Элемент/Название") == "Новый счёт"
+
+
+async def test_composition_edited_on_both_sides_keeps_the_portal_rows(world: World) -> None:
+    invoice_id, order_id = await exported_once(world)
+    node = await world.node()
+    await node.raw("sale", "query")
+    assert await node.call("sale", "success") == "success\n"  # 1C now has the portal's composition
+    rows = (
+        await world.b24.call(
+            "crm.item.productrow.list", {"filter": {"=ownerType": "SI", "=ownerId": invoice_id}}
+        )
+    )["productRows"]
+    edited = [{"productId": r["productId"], "productName": r["productName"], "price": r["price"],
+               "quantity": 7 if i == 0 else r["quantity"]} for i, r in enumerate(rows)]  # fmt: skip
+    await world.b24.call(
+        "crm.item.productrow.set", {"ownerType": "SI", "ownerId": invoice_id, "productRows": edited}
+    )
+    line = OrderLine(
+        id=PRODUCT_XML_ID, name="Болт М8", price=Decimal(1000), quantity=Decimal(4), amount=Decimal(4000)
+    )
+    text = await upload_orders(
+        node, [answer(order_id, Decimal(4000), ("Дата оплаты по 1С", "2026-11-23"), lines=(line,))]
+    )
+    assert "состав изменён в Битрикс24" in text
+    item = await invoice(world.b24, invoice_id)
+    assert item["stageId"] == "DT31_5:P"  # the payment (an accounting fact) applies anyway
+    rows = (
+        await world.b24.call(
+            "crm.item.productrow.list", {"filter": {"=ownerType": "SI", "=ownerId": invoice_id}}
+        )
+    )["productRows"]
+    assert rows[0]["quantity"] == 7
+    body, _ = await (await world.node()).raw("sale", "query")  # the portal's version goes to 1C again
+    docs = list(etree.fromstring(body).iter("Документ"))
+    assert [d.findtext("Ид") for d in docs] == [order_id]
+    assert _text(docs[0], "Товары/Товар/Количество")[0] == "7"

@@ -51,6 +51,8 @@ def upgrade() -> None:
         sa.Column("origin", sa.String(length=8), nullable=False),
         sa.Column("b24_hash", sa.String(length=64), nullable=True),
         sa.Column("rows_hash", sa.String(length=64), nullable=True),
+        sa.Column("applied_1c", sa.String(length=64), nullable=True),
+        sa.Column("export_rows_hash", sa.String(length=64), nullable=True),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("updated_at", TS, nullable=False),
