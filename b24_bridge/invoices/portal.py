@@ -169,10 +169,14 @@ class InvoicePortal:
         await self.complete(snaps)
         return snaps
 
-    async def complete(self, snaps: Sequence[InvoiceSnapshot]) -> None:
-        """Fill company, requisite, legal address, contact and product Ид (cached lookups)."""
+    async def complete(self, snaps: Sequence[InvoiceSnapshot], *, stale_ok: bool = False) -> None:
+        """Fill company, requisite, legal address, contact and product Ид (cached lookups).
+
+        ``stale_ok``: use cached companies of any age (writes of 1C changes: a company edit then
+        shows up as a difference at the next poll, and goes to 1C as it should).
+        """
         now = time.monotonic()
-        fresh = now - self.cache_seconds
+        fresh = float("-inf") if stale_ok else now - self.cache_seconds
         known = {k for k, v in self._companies.items() if v[0] >= fresh}
         companies = sorted({int(s.item.get("companyId") or 0) for s in snaps} - {0} - known)
         known = {k for k, v in self._contacts.items() if v[0] >= fresh}
@@ -235,7 +239,7 @@ class InvoicePortal:
         snap = InvoiceSnapshot(
             item=dict(answer.results["item"]["item"]), rows=_list(answer.results["rows"], "productRows")
         )
-        await self.complete([snap])
+        await self.complete([snap], stale_ok=True)
         return snap
 
     async def _by_ids(self, method: str, ids: Sequence[int], select: list[str]) -> dict[int, dict[str, Any]]:
@@ -328,7 +332,7 @@ class InvoicePortal:
                     "crm.item.update", {"entityTypeId": SMART, "id": invoice_id, "fields": fields}
                 )
                 after.item = dict(answer["item"])
-            await self.complete([after])
+            await self.complete([after], stale_ok=True)
             return after
         legacy = self._legacy_fields(fields)
         if rows is not None:

@@ -105,6 +105,44 @@ async def get_link(session: AsyncSession, order_id: str) -> Link | None:
     return None if row is None else _link(row)
 
 
+async def links_by_invoice(session: AsyncSession, entity: str, invoice_ids: list[int]) -> dict[int, Link]:
+    out: dict[int, Link] = {}
+    for start in range(0, len(invoice_ids), 500):
+        block = invoice_ids[start : start + 500]
+        result = await session.execute(
+            select(InvoiceLink).where(InvoiceLink.entity == entity, InvoiceLink.invoice_id.in_(block))
+        )
+        out.update({row.invoice_id: _link(row) for row in result.scalars()})
+    return out
+
+
+async def put_links(session: AsyncSession, links: list[Link]) -> None:
+    """Insert or update many links (one read, one flush)."""
+    existing: dict[str, InvoiceLink] = {}
+    ids = [link.order_id for link in links]
+    for start in range(0, len(ids), 500):
+        result = await session.execute(
+            select(InvoiceLink).where(InvoiceLink.order_id.in_(ids[start : start + 500]))
+        )
+        existing.update({row.order_id: row for row in result.scalars()})
+    now = _now()
+    for link in links:
+        row = existing.get(link.order_id)
+        if row is None:
+            row = existing[link.order_id] = InvoiceLink(order_id=link.order_id)
+            session.add(row)
+        row.entity, row.invoice_id, row.origin = link.entity, link.invoice_id, link.origin
+        row.b24_hash, row.rows_hash, row.state, row.reason = (
+            link.b24_hash,
+            link.rows_hash,
+            link.state,
+            link.reason,
+        )
+        row.applied_1c, row.export_rows_hash = link.applied_1c, link.export_rows_hash
+        row.updated_at = now
+    await session.flush()
+
+
 async def link_by_invoice(session: AsyncSession, entity: str, invoice_id: int) -> Link | None:
     result = await session.execute(
         select(InvoiceLink).where(InvoiceLink.entity == entity, InvoiceLink.invoice_id == invoice_id)

@@ -221,61 +221,100 @@ class InvoiceSync:
         return await self._export_items(await self.portal.items(invoice_ids))
 
     async def _export_items(self, items: Sequence[dict[str, Any]]) -> SyncReport:
+        """Map and store many invoices in one transaction, each under its order's lock."""
         report = SyncReport()
-        for snapshot in await self.portal.snapshots(items):
-            await self._export_one(snapshot, report)
+        snaps = await self.portal.snapshots(items)
+        entity = self.settings.invoice_api
+        async with self.sessionmaker() as session:
+            links = await store.links_by_invoice(session, entity, [int(s.item["id"]) for s in snaps])
+        held: list[asyncio.Lock] = []
+        busy: list[InvoiceSnapshot] = []
+        docs: list[Document] = []
+        new_links: list[store.Link] = []
+        try:
+            for snap in snaps:
+                link = links.get(int(snap.item["id"]))
+                order_id = link.order_id if link is not None else str(snap.item["id"])
+                lock = self._locks[order_id]
+                if lock.locked():  # a 1C change is being written: handle it after, under the lock
+                    busy.append(snap)
+                    continue
+                await lock.acquire()  # free: returns at once, nothing else runs in between
+                held.append(lock)
+                self._decide(snap, link, order_id, docs, new_links, report)
+            if new_links:
+                async with self.sessionmaker.begin() as session:
+                    if docs:
+                        await save_orders(session, docs, source=FROM_SITE)
+                    await store.put_links(session, new_links)
+        finally:
+            for lock in held:
+                lock.release()
+        for snap in busy:
+            invoice_id = int(snap.item["id"])
+            async with self.sessionmaker() as session:
+                link = await store.link_by_invoice(session, entity, invoice_id)
+            order_id = link.order_id if link is not None else str(invoice_id)
+            async with self._locks[order_id]:
+                async with self.sessionmaker() as session:  # re-read: the 1C write has finished
+                    link = await store.get_link(session, order_id)
+                docs, new_links = [], []
+                self._decide(snap, link, order_id, docs, new_links, report)
+                if new_links:
+                    async with self.sessionmaker.begin() as session:
+                        if docs:
+                            await save_orders(session, docs, source=FROM_SITE)
+                        await store.put_links(session, new_links)
         return report
 
-    async def _export_one(self, snapshot: InvoiceSnapshot, report: SyncReport) -> None:
+    def _decide(
+        self,
+        snapshot: InvoiceSnapshot,
+        link: store.Link | None,
+        order_id: str,
+        docs: list[Document],
+        new_links: list[store.Link],
+        report: SyncReport,
+    ) -> None:
+        """Unchanged since the last sync, waiting (with the reason), or a site change for 1C."""
         invoice_id = int(snapshot.item["id"])
-        async with self.sessionmaker() as session:
-            link = await store.link_by_invoice(session, self.settings.invoice_api, invoice_id)
-        order_id = link.order_id if link is not None else str(invoice_id)
-        async with self._locks[order_id]:
-            async with (
-                self.sessionmaker() as session
-            ):  # re-read under the lock: a 1C write may just have finished
-                link = await store.get_link(session, order_id)
-            if link is not None and link.invoice_id != invoice_id:
-                report.warnings.append(
-                    f"order {order_id} is linked to invoice {link.invoice_id}, not {invoice_id}"
-                )
-                return
-            doc = to_document(
-                snapshot,
-                self.status_map,
-                self.stages,
-                order_id=order_id,
-                number_prefix=self.settings.number_prefix,
+        if link is not None and link.invoice_id != invoice_id:
+            report.warnings.append(
+                f"order {order_id} is linked to invoice {link.invoice_id}, not {invoice_id}"
             )
-            digest = document_hash(doc)
-            if link is not None and link.b24_hash == digest:
-                report.unchanged += 1
-                return
-            reason = export_blocker(snapshot, require_requisites=self.settings.require_requisites)
-            new = store.Link(
+            return
+        doc = to_document(
+            snapshot,
+            self.status_map,
+            self.stages,
+            order_id=order_id,
+            number_prefix=self.settings.number_prefix,
+        )
+        digest = document_hash(doc)
+        if link is not None and link.b24_hash == digest:
+            report.unchanged += 1
+            return
+        reason = export_blocker(snapshot, require_requisites=self.settings.require_requisites)
+        new_links.append(
+            store.Link(
                 order_id,
                 self.settings.invoice_api,
                 invoice_id,
                 link.origin if link else "b24",
-                None if reason else digest,
+                link.b24_hash if reason and link else (None if reason else digest),
                 link.rows_hash if link else None,
                 "waiting" if reason else "exported",
                 reason,
                 link.applied_1c if link else None,
                 _rows_hash(snapshot),
             )
-            if reason is not None and link is not None and link.b24_hash is not None:
-                new.b24_hash = link.b24_hash
-            async with self.sessionmaker.begin() as session:
-                if reason is None:
-                    await save_orders(session, [doc], source=FROM_SITE)
-                await store.put_link(session, new)
-            if reason is None:
-                report.exported += 1
-            else:
-                report.waiting += 1
-                log.info("invoice %s waits: %s", invoice_id, reason)
+        )
+        if reason is None:
+            docs.append(doc)
+            report.exported += 1
+        else:
+            report.waiting += 1
+            log.info("invoice %s waits: %s", invoice_id, reason)
 
     # -- 1C -> Bitrix24 ---------------------------------------------------------------------------
 
@@ -341,7 +380,7 @@ class InvoiceSync:
             async with self.sessionmaker.begin() as session:
                 await store.put_link(session, link)
             snapshot = InvoiceSnapshot(item=new_item)
-            await self.portal.complete([snapshot])
+            await self.portal.complete([snapshot], stale_ok=True)
         item = snapshot.item
         portal_changed = False
         if link is not None and link.rows_hash is not None and not created:
