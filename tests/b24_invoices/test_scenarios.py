@@ -15,7 +15,8 @@ from lxml import etree
 
 from b24_bridge import B24Client
 from commerceml.model import Counterparty, Document, OrderLine, Requisite
-from tests.b24_invoices.conftest import ADMIN, TOKEN, World, upload_orders
+from tests.b24_invoices.conftest import ADMIN, TOKEN, World, orders_xml, upload_orders
+from tests.exchange_server.exchange_client import Node
 
 PRODUCT_XML_ID = "a1b2c3d4-0000-4000-8000-000000000101#c0ffee00-0000-4000-8000-000000000042"
 INN, KPP = "7707083893", "770701001"
@@ -392,3 +393,20 @@ async def test_composition_edited_on_both_sides_keeps_the_portal_rows(world: Wor
     docs = list(etree.fromstring(body).iter("Документ"))
     assert [d.findtext("Ид") for d in docs] == [order_id]
     assert _text(docs[0], "Товары/Товар/Количество")[0] == "7"
+
+
+async def test_stepwise_import_applies_the_payment_and_returns_remarks(world: World) -> None:
+    invoice_id, order_id = await exported_once(world)
+    node = Node(world.client)
+    await node.checkauth("sale")
+    await node.init("sale", version="2.10")
+    paid = answer(order_id, Decimal(2300), ("Дата оплаты по 1С", "2026-11-23T09:10:00"))
+    assert await node.call("sale", "file", data=orders_xml([paid]), filename="documents.xml") == "success\n"
+    text, _ = await node.import_until_done("sale", "documents.xml")
+    assert text.startswith("success"), text
+    assert (await invoice(world.b24, invoice_id))["stageId"] == "DT31_5:P"
+    unknown = Document(id="no-such-order", number="X-1", amount=Decimal(1), version="1")
+    world.sync.settings = world.sync.settings.model_copy(update={"create_from_1c": False})
+    assert await node.call("sale", "file", data=orders_xml([unknown]), filename="second.xml") == "success\n"
+    text, _ = await node.import_until_done("sale", "second.xml")
+    assert "Заказ №X-1 на сайте не найден." in text
