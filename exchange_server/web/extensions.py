@@ -10,23 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Protocol
 
 from aiohttp import web
 
 __all__ = [
-    "DIRECTIONS",
     "OUTBOX",
     "STATUS_MAP",
     "JobNotFound",
     "OutboxJob",
     "OutboxSource",
+    "SaveOutcome",
+    "StageChoice",
     "StatusMapSource",
     "StatusRow",
 ]
 
-DIRECTIONS: Final = ("both", "1c_to_b24", "b24_to_1c")
 OUTBOX_STATES: Final = ("pending", "failed")
 
 
@@ -68,22 +68,54 @@ class OutboxSource(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StatusRow:
-    """One correspondence between a 1C order status and a Bitrix24 invoice stage."""
+    """One line of the status map as the page edits it (the shape of ``b24_bridge.invoices.StatusRow``):
+    a Bitrix24 invoice stage, the site status code and name 1C sees for it, and optionally the 1C
+    order status it corresponds to (empty: none)."""
 
-    status_1c: str
-    stage_b24: str
-    direction: str = "both"
+    stage: str
+    code: str
+    name: str
+    status_1c: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StageChoice:
+    """A stage the portal has, offered as a suggestion next to the stage field."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SaveOutcome:
+    """What a save found: errors by row index (into the rows given), errors of the whole map, and
+    warnings (which do not block). Saved only when there is no error at all."""
+
+    row_errors: Mapping[int, str] = field(default_factory=dict)
+    errors: Sequence[str] = ()
+    warnings: Sequence[str] = ()
+
+    @property
+    def saved(self) -> bool:
+        return not self.row_errors and not self.errors
 
 
 class StatusMapSource(Protocol):
     async def rows(self) -> Sequence[StatusRow]:
-        """The saved map, in display order."""
+        """The map in force, in display order."""
         ...
 
-    async def save(self, rows: Sequence[StatusRow]) -> Mapping[int, str]:
-        """Validate ``rows``; save them all when valid. Returns the error of each bad row by its index
-        (empty: saved). Nothing is saved when any row is bad.
-        """
+    async def stages(self) -> Sequence[StageChoice]:
+        """The portal's stages the rows may name."""
+        ...
+
+    async def warnings(self) -> Sequence[str]:
+        """What the map in force lacks (e.g. a stage no row maps); nothing blocks on it."""
+        ...
+
+    async def save(self, rows: Sequence[StatusRow], *, who: str) -> SaveOutcome:
+        """Validate ``rows``; when valid, make them the map in force (journaled under ``who``).
+        Nothing is saved when any row or the map is bad."""
         ...
 
 

@@ -13,22 +13,26 @@ from aiohttp import web
 
 from exchange_server import journal
 from exchange_server.keys import SESSIONMAKER
+from exchange_server.outbox.routes import B24_BRIDGE
 from exchange_server.store import queries
-from exchange_server.web import data
+from exchange_server.web import auth, data
 from exchange_server.web.extensions import (
-    DIRECTIONS,
     OUTBOX,
     OUTBOX_STATES,
     STATUS_MAP,
     JobNotFound,
+    SaveOutcome,
+    StatusMapSource,
     StatusRow,
 )
+from exchange_server.web.outbox_source import order_sync, orders_sync, product_sync
 from exchange_server.web.render import page
 
 __all__ = ["ROUTES"]
 
 PAGE_SIZE: Final = 50
 DASHBOARD_SESSIONS: Final = 5
+ROW_FIELDS: Final = ("stage", "code", "name", "status_1c")
 KINDS: Final = (("catalog", "Catalog (goods, offers, prices, stock)"), ("sale", "Orders"))
 
 
@@ -143,6 +147,7 @@ async def product(request: web.Request) -> web.Response:
     pid = request.match_info["pid"]
     async with request.app[SESSIONMAKER]() as db:
         found = await queries.get_product(db, pid)
+        b24_sync = await product_sync(db, pid) if found is not None else []
     if found is None:
         raise web.HTTPNotFound(text=f"no product with Ид {pid}\n")
     price_types: dict[str, str] = {}
@@ -161,7 +166,8 @@ async def product(request: web.Request) -> web.Response:
         product=found,
         price_types=price_types,
         warehouses=warehouses,
-        b24_sync=None,
+        b24_configured=request.app.get(OUTBOX) is not None,
+        b24_sync=b24_sync,
     )
 
 
@@ -172,16 +178,27 @@ async def orders(request: web.Request) -> web.Response:
     number = _page_number(request)
     async with request.app[SESSIONMAKER]() as db:
         total, items = await queries.list_orders(db, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
-    return page(request, "orders.html", active="orders", orders=items, pages=_pages(total, number))
+        synced = await orders_sync(db, [o["id"] for o in items])
+    return page(
+        request, "orders.html", active="orders", orders=items, b24_sync=synced, pages=_pages(total, number)
+    )
 
 
 async def order(request: web.Request) -> web.Response:
     oid = request.match_info["oid"]
     async with request.app[SESSIONMAKER]() as db:
         found = await queries.get_order(db, oid)
+        b24_sync = await order_sync(db, oid) if found is not None else None
     if found is None:
         raise web.HTTPNotFound(text=f"no order with Ид {oid}\n")
-    return page(request, "order.html", active="orders", order=found, b24_sync=None)
+    return page(
+        request,
+        "order.html",
+        active="orders",
+        order=found,
+        b24_configured=request.app.get(STATUS_MAP) is not None,
+        b24_sync=b24_sync,
+    )
 
 
 # --- outbox (issue 5 fills the source) -----------------------------------------------------------
@@ -198,6 +215,9 @@ async def outbox(request: web.Request) -> web.Response:
         total, jobs = await source.jobs(state, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
         context.update(counts=dict(await source.counts()), jobs=jobs, pages=_pages(total, number))
     context["message"] = request.query.get("done")
+    bridge = request.app.get(B24_BRIDGE)
+    context["bridge"] = None if bridge is None else bridge.message
+    context["worker_error"] = None if bridge is None or bridge.worker is None else bridge.worker.last_error
     return page(request, "outbox.html", active="outbox", **context)
 
 
@@ -223,28 +243,43 @@ async def outbox_action(request: web.Request) -> web.Response:
 def _rows_from_form(form: Any) -> list[StatusRow]:
     rows = []
     for index in range(int(form.get("rows", "0") or 0)):
-        status_1c = str(form.get(f"status_1c_{index}", "")).strip()
-        stage_b24 = str(form.get(f"stage_b24_{index}", "")).strip()
-        direction = str(form.get(f"direction_{index}", "both"))
-        if form.get(f"delete_{index}") or (not status_1c and not stage_b24):
+        values = [str(form.get(f"{name}_{index}", "")).strip() for name in ROW_FIELDS]
+        if form.get(f"delete_{index}") or not any(values):
             continue
-        rows.append(StatusRow(status_1c=status_1c, stage_b24=stage_b24, direction=direction))
+        rows.append(StatusRow(stage=values[0], code=values[1], name=values[2], status_1c=values[3]))
     return rows
+
+
+async def _status_map_page(
+    request: web.Request,
+    source: StatusMapSource | None,
+    rows: list[StatusRow],
+    outcome: SaveOutcome,
+    *,
+    status: int = 200,
+    saved: bool = False,
+) -> web.Response:
+    stages = list(await source.stages()) if source is not None else []
+    return page(
+        request,
+        "status_map.html",
+        status=status,
+        active="status_map",
+        configured=source is not None,
+        rows=rows,
+        stages=stages,
+        outcome=outcome,
+        saved=saved,
+    )
 
 
 async def status_map(request: web.Request) -> web.Response:
     source = request.app.get(STATUS_MAP)
-    rows = list(await source.rows()) if source is not None else []
-    return page(
-        request,
-        "status_map.html",
-        active="status_map",
-        configured=source is not None,
-        rows=rows,
-        errors={},
-        directions=DIRECTIONS,
-        saved=request.query.get("saved") == "1",
-    )
+    if source is None:
+        return await _status_map_page(request, None, [], SaveOutcome())
+    rows = list(await source.rows())
+    outcome = SaveOutcome(warnings=list(await source.warnings()))
+    return await _status_map_page(request, source, rows, outcome, saved=request.query.get("saved") == "1")
 
 
 async def status_map_save(request: web.Request) -> web.Response:
@@ -256,20 +291,10 @@ async def status_map_save(request: web.Request) -> web.Response:
         rows = _rows_from_form(form)
     except ValueError:
         raise web.HTTPBadRequest(text="malformed status map form\n") from None
-    errors = dict(await source.save(rows))
-    if not errors:
+    outcome = await source.save(rows, who=request[auth.ADMIN_USER])
+    if outcome.saved:
         raise web.HTTPSeeOther("/admin/status-map?saved=1")
-    return page(
-        request,
-        "status_map.html",
-        status=422,
-        active="status_map",
-        configured=True,
-        rows=rows,
-        errors=errors,
-        directions=DIRECTIONS,
-        saved=False,
-    )
+    return await _status_map_page(request, source, rows, outcome, status=422)
 
 
 ROUTES: Final = (

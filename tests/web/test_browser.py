@@ -1,27 +1,28 @@
 """Browser tests: Debian's chromium driven by Playwright (never ``playwright install``), 1280x800.
 
 Log in, open the journal after a replay, open a product, read a page without its stylesheet, edit the
-status map (an invalid row shows its error, a valid one saves) and retry a failed outbox job (the last
-two against in-memory sources of our own until issues 5 and 6 provide the real ones). Each test saves
-a screenshot into ``CML_SCREENSHOT_DIR`` (default: the test's tmp dir).
+status map (an invalid row shows its error, a valid one saves and is journaled) and retry a failed
+outbox job, both on the real Bitrix24 side (the outbox table, the invoice sync validating against a
+fake portal's stages; see ``tests.web.b24_world``). Each test saves a screenshot into
+``CML_SCREENSHOT_DIR`` (default: the test's tmp dir).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, Route, async_playwright
+from sqlalchemy import select
 
-from exchange_server.app import make_app
-from exchange_server.web.extensions import OUTBOX, STATUS_MAP, OutboxJob, StatusRow
-from tests.web.conftest import ADMIN, ADMIN_PASSWORD, Live, replay_classic, settings_for, upload_orders
-from tests.web.fakes import MemoryOutbox, MemoryStatusMap
+from b24_bridge.invoices import store
+from b24_bridge.invoices.web import INVOICE_SYNC
+from exchange_server.outbox.tables import OutboxRow
+from tests.web.b24_world import Site, b24_site, park_a_job
+from tests.web.conftest import ADMIN, ADMIN_PASSWORD, Live
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -61,35 +62,12 @@ def shots(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def site(
-    tmp_path: Path, sqlite_template: Path
-) -> AsyncIterator[tuple[Live, MemoryOutbox, MemoryStatusMap]]:
-    """The server on SQLite after a replay, with an in-memory outbox and status map registered."""
+async def site(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Site]:
+    """The server on SQLite after a replay, its outbox and invoice sync on a fake portal."""
     db = tmp_path / "cml.db"
     shutil.copyfile(sqlite_template, db)
-    settings = settings_for(tmp_path, f"sqlite+aiosqlite:///{db}")
-    now = dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.UTC)
-    outbox = MemoryOutbox(
-        [
-            OutboxJob("17", "product.upsert", PRODUCT_ID, "failed", 5, "QUERY_LIMIT_EXCEEDED: too many requests", now, None),
-            OutboxJob("18", "product.upsert", "a1b2c3d4-0000-4000-8000-000000000103", "pending", 0, None, now, now),
-        ]
-    )  # fmt: skip
-    status_map = MemoryStatusMap(
-        [StatusRow("Принят", "DT31_1:N"), StatusRow("Оплачен", "DT31_1:P", "1c_to_b24")]
-    )
-    app = make_app(settings)
-    app[OUTBOX] = outbox
-    app[STATUS_MAP] = status_map
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        live = Live(base=str(server.make_url("")).rstrip("/"), settings=settings)
-        await replay_classic(live.exchange_url)
-        await upload_orders(live.exchange_url)
-        yield live, outbox, status_map
-    finally:
-        await server.close()
+    async with b24_site(tmp_path, f"sqlite+aiosqlite:///{db}") as site:
+        yield site
 
 
 async def _signed_in(browser: Browser, live: Live, target: str) -> Page:
@@ -104,9 +82,9 @@ async def _signed_in(browser: Browser, live: Live, target: str) -> Page:
 
 
 async def test_log_in_and_open_the_journal_after_a_replay(
-    browser: Browser, site: tuple[Live, MemoryOutbox, MemoryStatusMap], shots: Path
+    browser: Browser, site: Site, shots: Path
 ) -> None:
-    live = site[0]
+    live = site.live
     page = await browser.new_page(viewport=VIEWPORT)
     await page.goto(live.base + "/admin/journal")
     await page.get_by_label("Password").fill("wrong")
@@ -128,13 +106,13 @@ async def test_log_in_and_open_the_journal_after_a_replay(
 
 
 async def test_open_a_product_from_the_catalog(
-    browser: Browser, site: tuple[Live, MemoryOutbox, MemoryStatusMap], shots: Path
+    browser: Browser, site: Site, shots: Path
 ) -> None:
-    page = await _signed_in(browser, site[0], "/admin/catalog")
+    page = await _signed_in(browser, site.live, "/admin/catalog")
     await page.get_by_label("Name, article or Ид").fill("runner")
     await page.get_by_role("button", name="Search").click()
     await page.get_by_role("link", name="Кроссовки Runner").click()
-    await page.wait_for_url(f"{site[0].base}/admin/catalog/{PRODUCT_ID}")
+    await page.wait_for_url(f"{site.live.base}/admin/catalog/{PRODUCT_ID}")
     offers = page.locator("table").first
     headers = await offers.locator("thead th").all_inner_texts()
     assert any(h.startswith("Stock:") for h in headers), headers
@@ -143,12 +121,12 @@ async def test_open_a_product_from_the_catalog(
 
 
 async def test_pages_read_without_styles(
-    browser: Browser, site: tuple[Live, MemoryOutbox, MemoryStatusMap], shots: Path
+    browser: Browser, site: Site, shots: Path
 ) -> None:
     async def no_css(route: Route) -> None:
         await route.abort()
 
-    page = await _signed_in(browser, site[0], "/admin/")
+    page = await _signed_in(browser, site.live, "/admin/")
     styled = "getComputedStyle(document.querySelector('header.top')).display"
     assert await page.evaluate(styled) == "flex"
     await page.route("**/*.css", no_css)
@@ -159,39 +137,53 @@ async def test_pages_read_without_styles(
     await page.screenshot(path=str(shots / "dashboard-unstyled.png"))
 
 
-async def test_edit_the_status_map(
-    browser: Browser, site: tuple[Live, MemoryOutbox, MemoryStatusMap], shots: Path
-) -> None:
-    status_map = site[2]
-    page = await _signed_in(browser, site[0], "/admin/status-map")
-    await page.get_by_label("1C order status, new row").fill("Отгружен")
-    await page.get_by_label("Bitrix24 stage, new row").fill("NO_SUCH_STAGE")
+async def test_edit_the_status_map(browser: Browser, site: Site, shots: Path) -> None:
+    sync = site.app[INVOICE_SYNC]
+    before = sync.status_map.rows
+    assert [r.stage for r in before] == ["DT31_5:N", "DT31_5:S", "DT31_5:P", "DT31_5:D"]
+    page = await _signed_in(browser, site.live, "/admin/status-map")
+    await page.get_by_label("Delete row 4").check()  # the portal's failure stage loses its row ...
+    await page.get_by_label("Bitrix24 stage, new row").fill("DT31_5:X")  # ... and a stage it lacks
+    await page.get_by_label("Status code, new row").fill("X")
+    await page.get_by_label("Status name, new row").fill("Потерян")
     await page.get_by_role("button", name="Save the map").click()
     bad_row = page.locator("tr.invalid")
     assert await bad_row.count() == 1
-    assert "unknown Bitrix24 stage 'NO_SUCH_STAGE'" in await bad_row.inner_text()
-    assert [r.status_1c for r in status_map.saved] == ["Принят", "Оплачен"]  # nothing saved
+    assert "unknown stage 'DT31_5:X'; the portal has DT31_5:D, DT31_5:N" in await bad_row.inner_text()
+    assert await page.get_by_label("Bitrix24 stage, row 4").input_value() == "DT31_5:X"
+    assert sync.status_map.rows == before  # nothing saved
     await page.screenshot(path=str(shots / "status-map-invalid.png"))
 
-    await page.get_by_label("Bitrix24 stage, row 3").fill("DT31_1:S")
+    await page.get_by_label("Bitrix24 stage, row 4").fill("DT31_5:D")
+    await page.get_by_label("Status name, row 4").fill("Отменён")
+    await page.get_by_label("1C order status, row 4").fill("Отменен")
     await page.get_by_role("button", name="Save the map").click()
-    await page.wait_for_url(f"{site[0].base}/admin/status-map?saved=1")
+    await page.wait_for_url(f"{site.live.base}/admin/status-map?saved=1")
     assert await page.get_by_role("status").inner_text() == "Saved."
-    assert status_map.saved[-1] == StatusRow("Отгружен", "DT31_1:S", "both")
+    assert sync.status_map.rows[-1].model_dump() == {
+        "stage": "DT31_5:D", "code": "X", "name": "Отменён", "status_1c": "Отменен"
+    }  # fmt: skip
+    async with site.sessionmaker() as session:
+        history = await store.journal(session, limit=1)
+    assert history[0]["changed_by"] == ADMIN
+    assert history[0]["diff"]["rows_changed"][0]["stage"] == "DT31_5:D"
     await page.screenshot(path=str(shots / "status-map-saved.png"))
 
 
-async def test_retry_a_failed_outbox_job(
-    browser: Browser, site: tuple[Live, MemoryOutbox, MemoryStatusMap], shots: Path
-) -> None:
-    outbox = site[1]
-    page = await _signed_in(browser, site[0], "/admin/outbox?state=failed")
+async def test_retry_a_failed_outbox_job(browser: Browser, site: Site, shots: Path) -> None:
+    job = await park_a_job(site)
+    page = await _signed_in(browser, site.live, "/admin/outbox?state=failed")
     row = page.locator("tbody tr", has_text="QUERY_LIMIT_EXCEEDED")
+    assert await row.count() == 1
+    assert job.key in await row.inner_text()
     await page.screenshot(path=str(shots / "outbox-failed.png"))
     await row.get_by_role("button", name="Retry").click()
-    await page.wait_for_url(f"{site[0].base}/admin/outbox?state=failed&done=*")
-    assert outbox.actions == [("retry", "17")]
-    assert outbox.jobs_by_id["17"].state == "pending"
+    await page.wait_for_url(f"{site.live.base}/admin/outbox?state=failed&done=*")
     assert "No failed jobs." in await page.locator("tbody").inner_text()
-    await page.get_by_role("link", name="pending (2)").click()
-    assert await page.locator("tbody tr").count() == 2
+    async with site.sessionmaker() as session:
+        state = (
+            await session.execute(select(OutboxRow.state, OutboxRow.attempts).where(OutboxRow.id == job.id))
+        ).one()
+    assert tuple(state) == ("pending", 0)
+    await page.get_by_role("link", name="pending (").click()
+    assert await page.locator("tbody tr", has_text=job.key).count() >= 1
