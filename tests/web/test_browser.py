@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, Route, async_playwright
+from playwright.async_api import Browser, Page, Route, ViewportSize, async_playwright
 from sqlalchemy import select
 
 from b24_bridge.invoices import store
@@ -29,7 +29,7 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-VIEWPORT = {"width": 1280, "height": 800}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 PRODUCT_ID = "a1b2c3d4-0000-4000-8000-000000000101"
 
 
@@ -81,9 +81,7 @@ async def _signed_in(browser: Browser, live: Live, target: str) -> Page:
     return page
 
 
-async def test_log_in_and_open_the_journal_after_a_replay(
-    browser: Browser, site: Site, shots: Path
-) -> None:
+async def test_log_in_and_open_the_journal_after_a_replay(browser: Browser, site: Site, shots: Path) -> None:
     live = site.live
     page = await browser.new_page(viewport=VIEWPORT)
     await page.goto(live.base + "/admin/journal")
@@ -105,9 +103,7 @@ async def test_log_in_and_open_the_journal_after_a_replay(
     await page.screenshot(path=str(shots / "journal-session.png"), full_page=False)
 
 
-async def test_open_a_product_from_the_catalog(
-    browser: Browser, site: Site, shots: Path
-) -> None:
+async def test_open_a_product_from_the_catalog(browser: Browser, site: Site, shots: Path) -> None:
     page = await _signed_in(browser, site.live, "/admin/catalog")
     await page.get_by_label("Name, article or Ид").fill("runner")
     await page.get_by_role("button", name="Search").click()
@@ -120,9 +116,7 @@ async def test_open_a_product_from_the_catalog(
     await page.screenshot(path=str(shots / "product.png"))
 
 
-async def test_pages_read_without_styles(
-    browser: Browser, site: Site, shots: Path
-) -> None:
+async def test_pages_read_without_styles(browser: Browser, site: Site, shots: Path) -> None:
     async def no_css(route: Route) -> None:
         await route.abort()
 
