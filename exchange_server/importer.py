@@ -58,8 +58,11 @@ __all__ = [
     "orders_for_query",
 ]
 
-DEFAULT_BATCH_SIZE: Final = 500
-"""Entities written per statement and transaction."""
+DEFAULT_BATCH_SIZE: Final = 2000
+"""Entities written per statement and transaction (one statement per table and batch)."""
+
+PIPE_DEPTH: Final = 2
+"""Batches the parser thread may have ready ahead of the database (memory: depth x batch)."""
 
 LABELS: Final = {
     Kind.GROUP: "groups",
@@ -197,7 +200,7 @@ class CatalogImporter:
                     put((kind, buckets[kind]))
 
         try:
-            async with consume_in_thread(produce, name=f"import {name}") as batches:
+            async with consume_in_thread(produce, depth=PIPE_DEPTH, name=f"import {name}") as batches:
                 async for kind, rows in batches:
                     async with self._sessionmaker() as session, session.begin():
                         if kind is Kind.OFFER:
@@ -246,7 +249,11 @@ class CatalogImporter:
                         )
                     else:
                         images.append(resolved)
-                return Kind.PRODUCT, entity_row(replace(entity, images=tuple(images)))
+                if len(images) != len(entity.images) or any(
+                    a != b for a, b in zip(images, entity.images, strict=True)
+                ):
+                    entity = replace(entity, images=tuple(images))
+                return Kind.PRODUCT, entity_row(entity)
             case Group() | Property() | PriceType() | Warehouse() | Unit():
                 row = entity_row(entity)
                 if row is None:

@@ -1,14 +1,15 @@
 """Writing catalog batches: upserts by 1C Ид, skipping unchanged entities, and the end-of-package sweep.
 
 Each function takes an :class:`AsyncSession` and a batch of rows built by ``exchange_server.store.rows``
-and issues a constant number of statements per batch (one select of the stored versions, one
-executemany upsert, one delete + one executemany insert per child table, one touch), whatever the
-batch size: no per-row round trips. The caller commits.
+and issues a constant number of set-based statements per batch (one select of the stored versions,
+one upsert, one delete + one insert per child table, one touch; see ``exchange_server.store.bulk``),
+whatever the batch size: no per-row round trips, no per-row ORM or Core work. The caller commits.
 
 Theory of operation
 -------------------
 * A stored entity whose ``НомерВерсии`` equals the received one, or whose content hash does, is
-  *unchanged*: it is only touched (``last_seen_package``, and reactivated unless 1C deleted it).
+  *unchanged*: it is only touched (``last_seen_package``, and reactivated unless 1C deleted it); a
+  touch that would not change the row writes nothing (the same package imported again).
 * Anything else is written whole, and its child rows (groups, properties, images, variants) are
   replaced.
 * Offers are written per part (:class:`~exchange_server.store.rows.OfferRow`): a part the file does not
@@ -20,17 +21,28 @@ Theory of operation
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange_server.db import tables
 from exchange_server.db.base import Base
-from exchange_server.store.dialect import insert_missing, upsert
-from exchange_server.store.rows import CATALOG_KINDS, EntityRow, Kind, OfferRow
+from exchange_server.store.bulk import Bulk
+from exchange_server.store.codec import dumps
+from exchange_server.store.dialect import upsert
+from exchange_server.store.rows import (
+    CATALOG_KINDS,
+    CHILD_COLUMNS,
+    PRICE_COLUMNS,
+    STOCK_COLUMNS,
+    EntityRow,
+    Kind,
+    OfferRow,
+)
 
 __all__ = [
     "CHILD_TABLES",
@@ -115,49 +127,47 @@ def _unchanged(row: EntityRow, stored: _Stored | None) -> bool:
     return row.content_hash == stored.content_hash
 
 
-async def _stored(session: AsyncSession, table: Table, ids: Sequence[str]) -> dict[str, _Stored]:
-    columns = [table.c.id, table.c.version, table.c.content_hash, table.c.active, table.c.deleted]
-    if "prices_hash" in table.c:
-        columns += [table.c.prices_hash, table.c.stock_hash]
-    result = await session.execute(select(*columns).where(table.c.id.in_(ids)))
-    return {r[0]: _Stored(*r[1:]) for r in result.all()}
+_STORED_COLUMNS: Final = ("id", "version", "content_hash", "active", "deleted")
+_OFFER_STORED_COLUMNS: Final = (*_STORED_COLUMNS, "prices_hash", "stock_hash")
+_TRACKED: Final = ("active", "deleted", "version", "content_hash", "data")
+"""Bookkeeping columns of a written row, after the key and the kind's own columns."""
 
 
-def _main_row(row: EntityRow, package_id: str | None, now: dt.datetime) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        **row.values,
-        "active": not row.deleted,
-        "deleted": row.deleted,
-        "version": row.version,
-        "content_hash": row.content_hash,
-        "last_seen_package": package_id,
-        "data": row.data,
-        "created_at": now,
-        "updated_at": now,
-    }
+async def _stored(bulk: Bulk, table: Table, ids: Sequence[str]) -> dict[str, _Stored]:
+    columns = _OFFER_STORED_COLUMNS if "prices_hash" in table.c else _STORED_COLUMNS
+    return {r[0]: _Stored(*r[1:]) for r in await bulk.select_in(table, columns, "id", ids)}
 
 
-async def _touch(session: AsyncSession, table: Table, ids: list[str], package_id: str | None) -> None:
-    """Mark unchanged entities as seen in this package; bring back those a sweep had hidden."""
-    if ids:
-        await session.execute(
-            update(table)
-            .where(table.c.id.in_(ids))
-            .values(last_seen_package=package_id, active=~table.c.deleted)
-        )
+def _main_columns(row: EntityRow) -> tuple[str, ...]:
+    return ("id", *row.values, *_TRACKED)
 
 
-async def _replace_children(
-    session: AsyncSession, kind: Kind, rows: Sequence[EntityRow], existing: set[str]
-) -> None:
+def _main_values(row: EntityRow) -> tuple[Any, ...]:
+    return (
+        row.id,
+        *row.values.values(),
+        not row.deleted,
+        row.deleted,
+        row.version,
+        row.content_hash,
+        row.data_json,
+    )
+
+
+def _stamps(package_id: str | None, now: dt.datetime) -> dict[str, Any]:
+    return {"last_seen_package": package_id, "created_at": now, "updated_at": now}
+
+
+def _overwritten(columns: Sequence[str], consts: dict[str, Any]) -> list[str]:
+    return [c for c in (*columns, *consts) if c not in ("id", "created_at")]
+
+
+async def _replace_children(bulk: Bulk, kind: Kind, rows: Sequence[EntityRow], existing: set[str]) -> None:
+    stale = [r.id for r in rows if r.id in existing]
     for child, parent_key in CHILD_TABLES.get(kind, ()):
-        stale = [r.id for r in rows if r.id in existing]
-        if stale:
-            await session.execute(delete(child).where(child.c[parent_key].in_(stale)))
+        await bulk.delete_in(child, parent_key, stale)
         fresh = [c for r in rows for c in r.children.get(child.name, ())]
-        if fresh:
-            await session.execute(child.insert(), fresh)
+        await bulk.insert(child, CHILD_COLUMNS[child.name], fresh)
 
 
 async def write_entities(
@@ -170,119 +180,110 @@ async def write_entities(
     batch = _unique_by_id(rows)
     if not batch:
         return BatchResult()
-    stored = await _stored(session, table, [r.id for r in batch])
-    changed = [r for r in batch if not _unchanged(r, stored.get(r.id))]
-    now = _now()
-    columns = list(_main_row(batch[0], package_id, now))
-    await upsert(
-        session,
-        table,
-        [_main_row(r, package_id, now) for r in changed],
-        keys=["id"],
-        update=[c for c in columns if c not in ("id", "created_at")],
-    )
-    await _replace_children(session, kind, changed, set(stored))
-    changed_ids = {r.id for r in changed}
-    await _touch(session, table, [r.id for r in batch if r.id not in changed_ids], package_id)
+    bulk = await Bulk.of(session)
+    stored = await _stored(bulk, table, [r.id for r in batch])
+    changed: list[EntityRow] = []
+    touched: list[tuple[Any, ...]] = []
+    for r in batch:
+        old = stored.get(r.id)
+        if _unchanged(r, old):
+            touched.append((r.id, not old.deleted))  # type: ignore[union-attr]  # unchanged => stored
+        else:
+            changed.append(r)
+    if changed:
+        columns = _main_columns(changed[0])
+        consts = _stamps(package_id, _now())
+        await bulk.insert(
+            table,
+            columns,
+            [_main_values(r) for r in changed],
+            consts=consts,
+            keys=("id",),
+            update=_overwritten(columns, consts),
+        )
+        await _replace_children(bulk, kind, changed, set(stored))
+    # Unchanged: only marked as seen in this package (and brought back if a sweep had hidden them).
+    await bulk.update(table, ("id", "active"), touched, consts={"last_seen_package": package_id})
     return BatchResult(written=len(changed), skipped=len(batch) - len(changed))
 
 
 async def write_offers(
     session: AsyncSession, rows: Iterable[OfferRow], package_id: str | None
 ) -> BatchResult:
-    """Upsert a batch of offers part by part (description, prices, stock); see the module docstring."""
+    """Upsert a batch of offers part by part (description, prices, stock); see the module docstring.
+
+    Every offer costs one row write at most: the parts a row needs (description, prices hash, stock
+    hash and quantity) are grouped into one insert or update per combination of parts.
+    """
     table = TABLES[Kind.OFFER]
     batch = _unique_by_id(rows)
     if not batch:
         return BatchResult()
-    stored = await _stored(session, table, [r.id for r in batch])
+    bulk = await Bulk.of(session)
+    stored = await _stored(bulk, table, [r.id for r in batch])
     now = _now()
-
-    described = [r for r in batch if r.description is not None]
-    desc_changed = [r for r in described if not _unchanged(r.description, stored.get(r.id))]  # type: ignore[arg-type]
-    desc_rows = [_main_row(r.description, package_id, now) for r in desc_changed]  # type: ignore[arg-type]
-    if desc_rows:
-        await upsert(
-            session,
-            table,
-            desc_rows,
-            keys=["id"],
-            update=[c for c in desc_rows[0] if c not in ("id", "created_at")],
+    consts = _stamps(package_id, now)
+    upserts: defaultdict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
+    stubs: defaultdict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
+    updates: defaultdict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
+    prices: list[OfferRow] = []
+    stock: list[OfferRow] = []
+    written = 0
+    for r in batch:
+        old = stored.get(r.id)
+        part_columns: tuple[str, ...] = ()
+        part_values: tuple[Any, ...] = ()
+        if r.prices is not None and (old is None or old.prices_hash != r.prices_hash):
+            prices.append(r)
+            part_columns, part_values = ("prices_hash",), (r.prices_hash,)
+        if r.stock_hash is not None and (old is None or old.stock_hash != r.stock_hash):
+            stock.append(r)
+            part_columns += ("stock_hash", "quantity")
+            part_values += (r.stock_hash, r.quantity)
+        desc = r.description
+        if desc is not None and not _unchanged(desc, old):
+            upserts[_main_columns(desc) + part_columns].append(_main_values(desc) + part_values)
+        elif old is None:
+            # Known only from a prices/rests file: kept (pending) until its description arrives.
+            stubs[_STUB_COLUMNS + part_columns].append(_stub(r) + part_values)
+        else:
+            if desc is not None:  # unchanged description: touched, reactivated unless 1C deleted it
+                updates[("id", "active", *part_columns)].append((r.id, not old.deleted, *part_values))
+            else:
+                updates[("id", *part_columns)].append((r.id, *part_values))
+            if not part_columns:
+                continue
+        written += 1
+    for columns, group in upserts.items():
+        await bulk.insert(
+            table, columns, group, consts=consts, keys=("id",), update=_overwritten(columns, consts)
         )
-    # An offer known only from a prices/rests file: keep it (pending) until its description arrives.
-    stubs = [r for r in batch if r.description is None and r.id not in stored]
-    await insert_missing(session, table, [_stub(r, package_id, now) for r in stubs], keys=["id"])
-
-    desc_changed_ids = {r.id for r in desc_changed}
-    await _touch(session, table, [r.id for r in described if r.id not in desc_changed_ids], package_id)
-    seen_only = [r.id for r in batch if r.description is None and r.id in stored]
-    if seen_only:
-        await session.execute(
-            update(table).where(table.c.id.in_(seen_only)).values(last_seen_package=package_id)
-        )
-
-    prices = [
-        r
-        for r in batch
-        if r.prices is not None and (r.id not in stored or stored[r.id].prices_hash != r.prices_hash)
-    ]
-    stock = [
-        r
-        for r in batch
-        if r.stock_hash is not None and (r.id not in stored or stored[r.id].stock_hash != r.stock_hash)
-    ]
-    await _write_prices(session, table, prices, now)
-    await _write_stock(session, table, stock, now)
-    written = len(desc_changed_ids | {r.id for r in stubs} | {r.id for r in prices} | {r.id for r in stock})
+    for columns, group in stubs.items():
+        update = [c for c in columns if c in _PART_COLUMNS] + ["last_seen_package"]
+        await bulk.insert(table, columns, group, consts=consts, keys=("id",), update=update)
+    for columns, group in updates.items():
+        await bulk.update(table, columns, group, consts={"last_seen_package": package_id})
+    await bulk.delete_in(_OFFER_PRICES, "offer_id", [r.id for r in prices if r.id in stored])
+    await bulk.insert(
+        _OFFER_PRICES, PRICE_COLUMNS, [p for r in prices for p in r.prices or ()], consts={"updated_at": now}
+    )
+    per_warehouse = [r for r in stock if r.stock is not None]
+    await bulk.delete_in(_OFFER_STOCK, "offer_id", [r.id for r in per_warehouse if r.id in stored])
+    await bulk.insert(
+        _OFFER_STOCK,
+        STOCK_COLUMNS,
+        [s for r in per_warehouse for s in r.stock or ()],
+        consts={"updated_at": now},
+    )
     return BatchResult(written=written, skipped=len(batch) - written)
 
 
-def _stub(row: OfferRow, package_id: str | None, now: dt.datetime) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "product_id": row.product_id,
-        "characteristic_id": row.characteristic_id,
-        "active": True,
-        "deleted": False,
-        "version": None,
-        "content_hash": "",
-        "last_seen_package": package_id,
-        "data": {"id": row.id},
-        "created_at": now,
-        "updated_at": now,
-    }
+_STUB_COLUMNS: Final = ("id", "product_id", "characteristic_id", *_TRACKED)
+_PART_COLUMNS: Final = ("prices_hash", "stock_hash", "quantity")
 
 
-async def _write_prices(session: AsyncSession, table: Table, rows: list[OfferRow], now: dt.datetime) -> None:
-    if not rows:
-        return
-    await session.execute(
-        update(table).where(table.c.id == bindparam("b_id")).values(prices_hash=bindparam("b_hash")),
-        [{"b_id": r.id, "b_hash": r.prices_hash} for r in rows],
-    )
-    await session.execute(delete(_OFFER_PRICES).where(_OFFER_PRICES.c.offer_id.in_([r.id for r in rows])))
-    fresh = [{**p, "updated_at": now} for r in rows for p in r.prices or ()]
-    if fresh:
-        await session.execute(_OFFER_PRICES.insert(), fresh)
-
-
-async def _write_stock(session: AsyncSession, table: Table, rows: list[OfferRow], now: dt.datetime) -> None:
-    if not rows:
-        return
-    await session.execute(
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values(stock_hash=bindparam("b_hash"), quantity=bindparam("b_quantity")),
-        [{"b_id": r.id, "b_hash": r.stock_hash, "b_quantity": r.quantity} for r in rows],
-    )
-    per_warehouse = [r for r in rows if r.stock is not None]
-    if per_warehouse:
-        await session.execute(
-            delete(_OFFER_STOCK).where(_OFFER_STOCK.c.offer_id.in_([r.id for r in per_warehouse]))
-        )
-        fresh = [{**s, "updated_at": now} for r in per_warehouse for s in r.stock or ()]
-        if fresh:
-            await session.execute(_OFFER_STOCK.insert(), fresh)
+def _stub(row: OfferRow) -> tuple[Any, ...]:
+    return (row.id, row.product_id, row.characteristic_id, True, False, None, "", dumps({"id": row.id}))
 
 
 async def record_scope(

@@ -17,10 +17,11 @@ import hashlib
 import json
 import types
 import typing
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar, cast
 
-__all__ = ["CodecError", "content_hash", "decode", "encode"]
+__all__ = ["CodecError", "content_hash", "decode", "dumps", "encode", "encode_without", "text_hash"]
 
 T = TypeVar("T")
 
@@ -33,37 +34,101 @@ class CodecError(ValueError):
 
 def encode(obj: Any) -> Json:
     """The JSON object of a model dataclass (only fields that hold something)."""
-    if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
-        raise TypeError(f"not a dataclass instance: {obj!r}")
-    out: Json = {}
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
-        if value is None or (value == () and f.default == ()):
-            continue  # the default; an empty tuple where the default is None (an empty section) is kept
-        out[f.name] = _encode_value(value)
-    return out
+    return encode_without(obj, ())
+
+
+Encoder = Callable[[Any], Json]
+_ENCODERS: dict[tuple[type, tuple[str, ...]], Encoder] = {}
+
+
+def encode_without(obj: Any, exclude: tuple[str, ...]) -> Json:
+    """:func:`encode`, leaving out the fields named in ``exclude`` (the hot path of row building)."""
+    try:
+        encoder = _ENCODERS[type(obj), exclude]
+    except KeyError:
+        if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
+            raise TypeError(f"not a dataclass instance: {obj!r}") from None
+        encoder = _ENCODERS[type(obj), exclude] = _compile_encoder(type(obj), exclude)
+    return encoder(obj)
+
+
+def _compile_encoder(cls: type, exclude: tuple[str, ...]) -> Encoder:
+    """A function encoding instances of ``cls``, its field loop unrolled (built once per class).
+
+    Same rules as the generic walk: ``None`` is left out, an empty tuple is left out where the field's
+    default is the empty tuple (kept where the default is None: an empty section), str/int/bool kept as
+    they are, anything else through :func:`_encode_value`.
+    """
+    lines = ["def encode_fields(obj):", "    out = {}"]
+    for f in dataclasses.fields(cls):
+        if f.name in exclude:
+            continue
+        name = f.name
+        keep_empty = "" if f.default == () else " or True"
+        lines += [
+            f"    v = obj.{name}",
+            "    if v is not None:",
+            "        t = type(v)",
+            "        if t is str or t is bool or t is int:",
+            f"            out[{name!r}] = v",
+            "        elif t is tuple:",
+            f"            if v{keep_empty}:",
+            f"                out[{name!r}] = [encode_value(x) for x in v]",
+            "        else:",
+            f"            out[{name!r}] = encode_value(v)",
+        ]
+    lines.append("    return out")
+    namespace: dict[str, Any] = {"encode_value": _encode_value}
+    exec("\n".join(lines), namespace)  # noqa: S102  # source built above from field names only
+    return cast(Encoder, namespace["encode_fields"])
 
 
 def _encode_value(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:
+        return value
+    if kind is Decimal:
+        return format(value, "f")
+    if kind is tuple:
+        return [_encode_value(item) for item in value]
+    encoder = _ENCODERS.get((kind, ()))
+    if encoder is not None:
+        return encoder(value)
+    return _encode_other(value)
+
+
+def _encode_other(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
     if isinstance(value, bool | int | str):
         return value
     if isinstance(value, Decimal):
         return format(value, "f")
-    if isinstance(value, enum.Enum):
-        return value.value
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, tuple | list):
         return [_encode_value(item) for item in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return encode(value)
+        return encode_without(value, ())
     raise TypeError(f"cannot encode {type(value).__name__}: {value!r}")
+
+
+def dumps(payload: Any) -> str:
+    """The canonical JSON text of a payload (sorted keys, no spaces): what is stored and hashed."""
+    return _DUMPS(payload)
+
+
+_DUMPS: Final = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+
+
+def text_hash(text: str) -> str:
+    """The digest of a canonical JSON text (:func:`dumps`)."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def content_hash(payload: Any) -> str:
     """A stable digest of a JSON-able payload (key order does not matter)."""
-    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+    return text_hash(_DUMPS(payload))
 
 
 def decode(cls: type[T], data: Json) -> T:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, cast
@@ -31,7 +32,7 @@ from exchange_server.db import tables
 from exchange_server.store.catalog import CHILD_TABLES
 from exchange_server.store.codec import CodecError, decode
 from exchange_server.store.dialect import upsert
-from exchange_server.store.rows import EntityRow, Kind, order_row
+from exchange_server.store.rows import CHILD_COLUMNS, EntityRow, Kind, order_row
 
 __all__ = [
     "FROM_1C",
@@ -107,7 +108,7 @@ async def save_orders(
                 "version": row.version,
                 "content_hash": row.content_hash,
                 "last_seen_package": package_id,
-                "data": row.data,
+                "data": json.loads(row.data_json),
                 "created_at": now,
                 "updated_at": now,
                 "revision": (old.revision + 1) if old is not None else 1,
@@ -127,7 +128,10 @@ async def save_orders(
             stale = [r.id for r in changed if r.id in stored]
             if stale:
                 await session.execute(child.delete().where(child.c[parent_key].in_(stale)))
-            fresh = [c for r in changed for c in r.children.get(child.name, ())]
+            columns = CHILD_COLUMNS[child.name]
+            fresh = [
+                dict(zip(columns, c, strict=True)) for r in changed for c in r.children.get(child.name, ())
+            ]
             if fresh:
                 await session.execute(child.insert(), fresh)
     return SaveResult(written=len(changed), skipped=len(rows) - len(changed), ids=[r.id for r in changed])

@@ -1,16 +1,17 @@
 """Model entities -> table rows, with the content hashes that let unchanged entities be skipped.
 
 Pure: no database, no I/O. Runs in the importer's worker thread next to the XML reader, so the event
-loop only sends ready rows to the database.
+loop only sends ready rows to the database. Each entity is serialised to JSON once: the text is both
+stored (the ``data`` column) and hashed (``content_hash``).
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from commerceml.model import (
     Document,
@@ -21,15 +22,19 @@ from commerceml.model import (
     Property,
     Unit,
     Warehouse,
+    split_offer_id,
 )
-from exchange_server.store.codec import content_hash, encode
+from exchange_server.store.codec import content_hash, dumps, encode, encode_without, text_hash
 
 __all__ = [
     "CATALOG_KINDS",
+    "CHILD_COLUMNS",
+    "ORDER_STATUS_REQUISITE",
+    "PRICE_COLUMNS",
+    "STOCK_COLUMNS",
     "EntityRow",
     "Kind",
     "OfferRow",
-    "ORDER_STATUS_REQUISITE",
     "entity_row",
     "offer_row",
     "order_row",
@@ -55,13 +60,31 @@ class Kind(enum.StrEnum):
 
 CATALOG_KINDS = tuple(k for k in Kind if k is not Kind.ORDER)
 
+CHILD_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    "property_variants": ("property_id", "id", "position", "value"),
+    "product_groups": ("product_id", "group_id", "position"),
+    "product_properties": ("product_id", "position", "property_id", "value"),
+    "product_images": ("product_id", "position", "path"),
+    "order_lines": ("order_id", "position", "product_id", "name", "price", "quantity", "amount"),
+}
+"""The columns of each child table's row tuples (:attr:`EntityRow.children`), parent key first."""
+
+PRICE_COLUMNS: Final = ("offer_id", "price_type_id", "value", "currency", "unit", "ratio")
+STOCK_COLUMNS: Final = ("offer_id", "warehouse_id", "quantity")
+
+Tuple = tuple[Any, ...]
+
 
 @dataclass(slots=True)
 class EntityRow:
     """One entity ready to write: key, bookkeeping, kind-specific columns and child rows.
 
-    ``children`` maps a child table to its rows (the parent key filled in); the child rows replace the
-    stored ones whenever the entity is written.
+    ``data_json`` is the canonical JSON text of the entity (:func:`~exchange_server.store.codec.encode`
+    then :func:`~exchange_server.store.codec.dumps`): stored as is and hashed into ``content_hash``,
+    so each entity is serialised once. ``values`` holds the kind's own columns, the same keys in the
+    same order for every row of a kind. ``children`` maps
+    a child table to its row tuples (columns as in :data:`CHILD_COLUMNS`, the parent key filled in);
+    the child rows replace the stored ones whenever the entity is written.
     """
 
     kind: Kind
@@ -70,8 +93,8 @@ class EntityRow:
     deleted: bool
     content_hash: str
     values: dict[str, Any]
-    data: dict[str, Any]
-    children: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    data_json: str
+    children: dict[str, list[Tuple]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -81,8 +104,10 @@ class OfferRow:
     Attributes:
         description: the descriptive part (name, characteristics, properties ...), or None for an offer
             of a 3.1 ``prices___``/``rests___`` file, which carries only its Ид and prices or stock.
-        prices: replacement price rows, or None when the offer has no ``Цены`` section.
-        stock: replacement stock rows, or None when the offer has no stock section.
+        prices: replacement price rows (:data:`PRICE_COLUMNS`), or None when the offer has no
+            ``Цены`` section.
+        stock: replacement stock rows (:data:`STOCK_COLUMNS`), or None when the offer has no stock
+            section.
         quantity: the total stock: ``Количество``, else the sum of the warehouses, else None.
     """
 
@@ -90,24 +115,38 @@ class OfferRow:
     product_id: str
     characteristic_id: str | None
     description: EntityRow | None
-    prices: list[dict[str, Any]] | None
+    prices: list[Tuple] | None
     prices_hash: str | None
-    stock: list[dict[str, Any]] | None
+    stock: list[Tuple] | None
     stock_hash: str | None
     quantity: Decimal | None
 
 
-def _row(kind: Kind, entity: Any, values: dict[str, Any], **children: list[dict[str, Any]]) -> EntityRow:
-    data = encode(entity)
+def _entity_row(
+    kind: Kind,
+    key: str,
+    version: str | None,
+    deleted: bool,
+    values: dict[str, Any],
+    data: dict[str, Any],
+    children: dict[str, list[Tuple]] | None = None,
+) -> EntityRow:
+    text = dumps(data)
     return EntityRow(
         kind=kind,
-        id=entity.id,
-        version=entity.version,
-        deleted=bool(entity.deleted),
-        content_hash=content_hash(data),
+        id=key,
+        version=version,
+        deleted=deleted,
+        content_hash=text_hash(text),
         values=values,
-        data=data,
-        children=children,
+        data_json=text,
+        children=children if children is not None else {},
+    )
+
+
+def _row(kind: Kind, entity: Any, values: dict[str, Any], **children: list[Tuple]) -> EntityRow:
+    return _entity_row(
+        kind, entity.id, entity.version, bool(entity.deleted), values, encode(entity), children
     )
 
 
@@ -122,7 +161,7 @@ def entity_row(entity: Group | Property | PriceType | Warehouse | Unit | Product
             )
         case Property():
             variants = [
-                {"property_id": entity.id, "id": v.id, "position": i, "value": v.value}
+                (entity.id, v.id, i, v.value)
                 for i, v in enumerate(_unique(entity.variants, key=lambda v: v.id))
             ]
             return _row(
@@ -145,37 +184,29 @@ def _unit_row(unit: Unit) -> EntityRow | None:
     key = unit.id or unit.code
     if not key:
         return None
-    data = encode(unit)
-    return EntityRow(
-        kind=Kind.UNIT,
-        id=key,
-        version=unit.version,
-        deleted=unit.deleted,
-        content_hash=content_hash(data),
-        values={"code": unit.code, "name": unit.name, "full_name": unit.full_name},
-        data=data,
+    return _entity_row(
+        Kind.UNIT,
+        key,
+        unit.version,
+        unit.deleted,
+        {"code": unit.code, "name": unit.name, "full_name": unit.full_name},
+        encode(unit),
     )
 
 
 def _product_row(product: Product) -> EntityRow:
     unit = product.base_unit
-    groups = [
-        {"product_id": product.id, "group_id": gid, "position": i}
-        for i, gid in enumerate(_unique(product.group_ids, key=lambda g: g))
-    ]
-    properties: list[dict[str, Any]] = []
+    pid = product.id
+    group_ids = product.group_ids
+    if len(set(group_ids)) != len(group_ids):
+        group_ids = tuple(_unique(group_ids, key=lambda g: g))
+    groups = [(pid, gid, i) for i, gid in enumerate(group_ids)]
+    properties: list[Tuple] = []
     for pv in product.property_values:
         for value in pv.values:
             if value:  # an empty <Значение/> means "no value" (protocol §7.2)
-                properties.append(
-                    {
-                        "product_id": product.id,
-                        "position": len(properties),
-                        "property_id": pv.property_id,
-                        "value": value,
-                    }
-                )
-    images = [{"product_id": product.id, "position": i, "path": p} for i, p in enumerate(product.images)]
+                properties.append((pid, len(properties), pv.property_id, value))
+    images = [(pid, i, p) for i, p in enumerate(product.images)]
     return _row(
         Kind.PRODUCT,
         product,
@@ -210,56 +241,47 @@ def _is_descriptive(offer: Offer) -> bool:
     )
 
 
+_OFFER_PARTS: Final = ("prices", "stock", "quantity")
+
+
 def offer_row(offer: Offer) -> OfferRow:
     """Split an offer into description, prices and stock (each None when the file does not carry it)."""
-    product_id, characteristic_id = offer.product_id, offer.characteristic_id
+    product_id, characteristic_id = split_offer_id(offer.id)
     # The stored key: the product Ид for a sellable product (``X``, ``X#``, ``X#X`` all mean X,
     # protocol §7.2), ``X#Y`` for a characteristic.
     key = product_id if characteristic_id is None else f"{product_id}#{characteristic_id}"
-    if key != offer.id:
-        offer = replace(offer, id=key)
     description: EntityRow | None = None
     if _is_descriptive(offer):
-        data = encode(_without_prices_and_stock(offer))
-        description = EntityRow(
-            kind=Kind.OFFER,
-            id=offer.id,
-            version=offer.version,
-            deleted=offer.deleted,
-            content_hash=content_hash(data),
-            values={
+        data = encode_without(offer, _OFFER_PARTS)
+        data["id"] = key
+        description = _entity_row(
+            Kind.OFFER,
+            key,
+            offer.version,
+            offer.deleted,
+            {
                 "product_id": product_id,
                 "characteristic_id": characteristic_id,
                 "name": offer.name,
                 "article": offer.article,
                 "barcode": offer.barcode,
             },
-            data=data,
+            data,
         )
-    prices: list[dict[str, Any]] | None = None
+    prices: list[Tuple] | None = None
     prices_hash: str | None = None
     if offer.prices is not None:
         unique_prices = _unique(offer.prices, key=lambda p: p.price_type_id)
-        prices = [
-            {
-                "offer_id": offer.id,
-                "price_type_id": p.price_type_id,
-                "value": p.value,
-                "currency": p.currency,
-                "unit": p.unit,
-                "ratio": p.ratio,
-            }
-            for p in unique_prices
-        ]
+        prices = [(key, p.price_type_id, p.value, p.currency, p.unit, p.ratio) for p in unique_prices]
         prices_hash = content_hash([encode(p) for p in unique_prices])
-    stock: list[dict[str, Any]] | None = None
+    stock: list[Tuple] | None = None
     stock_hash: str | None = None
     quantity = offer.quantity
     totals: dict[str, Decimal] = {}
     if offer.stock is not None:
         for s in offer.stock:  # a warehouse listed twice: its quantities add up
             totals[s.warehouse_id] = totals.get(s.warehouse_id, Decimal(0)) + s.quantity
-        stock = [{"offer_id": offer.id, "warehouse_id": w, "quantity": q} for w, q in totals.items()]
+        stock = [(key, w, q) for w, q in totals.items()]
         if quantity is None:
             quantity = sum(totals.values(), Decimal(0))
     if offer.stock is not None or offer.quantity is not None:
@@ -270,7 +292,7 @@ def offer_row(offer: Offer) -> OfferRow:
             }
         )
     return OfferRow(
-        id=offer.id,
+        id=key,
         product_id=product_id,
         characteristic_id=characteristic_id,
         description=description,
@@ -282,33 +304,19 @@ def offer_row(offer: Offer) -> OfferRow:
     )
 
 
-def _without_prices_and_stock(offer: Offer) -> Offer:
-    return replace(offer, prices=None, stock=None, quantity=None)
-
-
 def order_row(document: Document) -> EntityRow:
     """The row of an order document, its lines as children."""
-    data = encode(document)
     counterparty = next((c for c in document.counterparties if c.name or c.full_name), None)
-    lines = [
-        {
-            "order_id": document.id,
-            "position": i,
-            "product_id": line.id,
-            "name": line.name,
-            "price": line.price,
-            "quantity": line.quantity,
-            "amount": line.amount,
-        }
+    lines: list[Tuple] = [
+        (document.id, i, line.id, line.name, line.price, line.quantity, line.amount)
         for i, line in enumerate(document.lines)
     ]
-    return EntityRow(
-        kind=Kind.ORDER,
-        id=document.id,
-        version=document.version,
-        deleted=bool(document.deleted),
-        content_hash=content_hash(data),
-        values={
+    return _entity_row(
+        Kind.ORDER,
+        document.id,
+        document.version,
+        bool(document.deleted),
+        {
             "number": document.number,
             "date": document.date,
             "operation": document.operation,
@@ -318,8 +326,8 @@ def order_row(document: Document) -> EntityRow:
             "number_1c": document.number_1c,
             "counterparty": (counterparty.name or counterparty.full_name) if counterparty else None,
         },
-        data=data,
-        children={"order_lines": lines},
+        encode(document),
+        {"order_lines": lines},
     )
 
 
