@@ -19,10 +19,31 @@ from typing import Final
 
 import aiohttp
 
-__all__ = ["ExchangeFailed", "ReplayNode", "Step", "pack_zip", "replay_catalog", "sale_query", "sale_upload"]
+__all__ = [
+    "ExchangeFailed",
+    "Progress",
+    "ReplayNode",
+    "Step",
+    "pack_zip",
+    "replay_catalog",
+    "sale_query",
+    "sale_upload",
+]
 
 ARCHIVE_NAME: Final = "v8_replay.zip"
 Report = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a long step is: bytes of a file uploaded so far, or import answers received so far."""
+
+    phase: str  # "upload" | "import"
+    name: str
+    done: int  # upload: bytes sent; import: answers received (each "progress" is one step)
+    total: int | None = None  # upload: the file's size; import: unknown
+    message: str = ""  # import: the server's last message
+    finished: bool = False
 
 
 class ExchangeFailed(Exception):
@@ -51,6 +72,7 @@ class ReplayNode:
     file_limit: int = 200 * 1024
     zip: bool = False
     steps: list[Step] = field(default_factory=list)
+    progress: Callable[[Progress], None] | None = None
 
     async def request(
         self, kind: str, mode: str, params: Mapping[str, str] | None = None, *, data: bytes | None = None
@@ -108,13 +130,20 @@ class ReplayNode:
         step = max(self.file_limit, 1)
         for start in range(0, max(len(data), 1), step):
             answer = await self.text(kind, "file", {"filename": name}, data=data[start : start + step])
+            if self.progress is not None:
+                sent = min(start + step, len(data))
+                self.progress(Progress("upload", name, sent, len(data), finished=sent >= len(data)))
         return [line for line in answer.split("\n")[1:] if line]
 
     async def import_file(self, kind: str, name: str) -> str:
         """Repeat ``mode=import`` while the answer is ``progress``; return the final answer."""
+        steps = 0
         while True:
             answer = await self.text(kind, "import", {"filename": name})
+            steps += 1
             status, _, message = answer.partition("\n")
+            if self.progress is not None:
+                self.progress(Progress("import", name, steps, None, message, finished=status != "progress"))
             if status != "progress":
                 return answer
             self.report(f"  {name}: {message}")

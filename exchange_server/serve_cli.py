@@ -15,7 +15,7 @@ import asyncio
 import signal
 import sys
 from pathlib import Path
-from typing import Final
+from typing import Final, TextIO
 
 import aiohttp
 from aiohttp import web
@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from exchange_server.app import make_app
 from exchange_server.replay import (
     ExchangeFailed,
+    Progress,
     ReplayNode,
     exchange_names,
     replay_catalog,
@@ -33,7 +34,7 @@ from exchange_server.replay import (
 from exchange_server.settings import GENERATED_PASSWORD_FILE, Settings, ensure_passwords
 from exchange_server.telemetry import configure_logging
 
-__all__ = ["register"]
+__all__ = ["TerminalProgress", "register", "render_progress"]
 
 DEFAULT_PORT: Final = 8080
 LISTENING: Final = "cml-exchange listening on http://{host}:{port}/1c_exchange"
@@ -125,11 +126,21 @@ def run_replay(args: argparse.Namespace) -> int:
 
 
 async def _replay(args: argparse.Namespace) -> int:
+    bar = TerminalProgress(sys.stderr)
+    try:
+        return await _replay_with(args, bar)
+    finally:
+        bar.close()
+
+
+async def _replay_with(args: argparse.Namespace, bar: TerminalProgress) -> int:
     timeout = aiohttp.ClientTimeout(total=args.timeout)
+    report = bar.print if bar.enabled else _report
     async with aiohttp.ClientSession(timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()) as http:
 
         def node() -> ReplayNode:
-            return ReplayNode(http, args.url, args.user, args.password, report=_report)
+            progress = bar if bar.enabled else None
+            return ReplayNode(http, args.url, args.user, args.password, report=report, progress=progress)
 
         if args.files:
             try:
@@ -138,9 +149,11 @@ async def _replay(args: argparse.Namespace) -> int:
                 print(f"cml-exchange replay: a file is outside --base: {exc}", file=sys.stderr)
                 return 2
             await replay_catalog(node(), files, use_zip=args.zip, version=args.version)
+            bar.close()
             print("catalog exchange finished: success")
         if args.sale_upload is not None:
             remarks = await sale_upload(node(), args.sale_upload.name, args.sale_upload, version=args.version)
+            bar.close()
             print("orders upload finished: success")
             for remark in remarks:
                 print(f"  remark: {remark}")
@@ -157,3 +170,59 @@ async def _replay(args: argparse.Namespace) -> int:
 
 def _report(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+# --- progress bar --------------------------------------------------------------------------------
+
+BAR_WIDTH: Final = 30
+
+
+def _kib(size: int) -> str:
+    return f"{size / 1024:,.0f} KiB" if size >= 10 * 1024 else f"{size} B"
+
+
+def render_progress(event: Progress, width: int = BAR_WIDTH) -> str:
+    """One line: ``upload import.xml [#####.....]  45%  120 KiB/260 KiB`` or ``import x.xml: step 3``."""
+    if event.phase == "upload" and event.total is not None:
+        share = event.done / event.total if event.total else 1.0
+        filled = min(width, int(width * share))
+        return (
+            f"upload {event.name} [{'#' * filled}{'.' * (width - filled)}] {share:4.0%}"
+            f"  {_kib(event.done)}/{_kib(event.total)}"
+        )
+    state = "done" if event.finished else f"step {event.done}"
+    message = " ".join(event.message.split())[:60]
+    return f"import {event.name}: {state}" + (f"  {message}" if message else "")
+
+
+class TerminalProgress:
+    """A progress line on ``out`` redrawn in place (``\\r``), only when ``out`` is a terminal.
+
+    Off a terminal it stays silent (``enabled`` is False) and the replay prints its usual lines.
+    """
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.enabled = out.isatty()
+        self.shown = ""
+
+    def __call__(self, event: Progress) -> None:
+        if not self.enabled:
+            return
+        self.shown = render_progress(event)
+        self.out.write("\r\x1b[K" + self.shown)
+        self.out.flush()
+
+    def print(self, line: str) -> None:
+        """A message line above the bar (the bar is redrawn under it)."""
+        if not self.enabled:
+            _report(line)
+            return
+        self.out.write("\r\x1b[K" + line + "\n" + self.shown)
+        self.out.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.shown:
+            self.out.write("\r\x1b[K")
+            self.out.flush()
+        self.shown = ""
