@@ -60,6 +60,7 @@ from exchange_server.keys import SESSIONMAKER
 from exchange_server.outbox import queue
 from exchange_server.replay import ReplayNode, replay_catalog, sale_query
 from exchange_server.settings import Settings
+from exchange_server.web.b24_metrics import instrument
 
 __all__ = ["DEFAULT_FIXTURES", "Demo", "DemoError", "DemoOptions", "register", "running_demo"]
 
@@ -296,7 +297,9 @@ async def _setup(
 
         say(f"1C catalog exchange: {', '.join(name for name, _ in files)} from {files[0][1].parent}")
         await replay_catalog(node(), files)
-        client = B24Client.for_webhook(http, demo.portal_url, limits=Limits.for_plan(settings.b24_plan))
+        client = instrument(
+            B24Client.for_webhook(http, demo.portal_url, limits=Limits.for_plan(settings.b24_plan))
+        )
         demo.push = await _push(client, app[SESSIONMAKER], settings, say)
         demo.invoice_id = await _sample_invoice(client)
         say(f"sample invoice {demo.invoice_id} created in the portal")

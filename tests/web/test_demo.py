@@ -4,8 +4,10 @@ pushed, a sample invoice reaching 1C's ``mode=query``; then the command itself w
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import aiohttp
 import pytest
 from lxml import etree
 
@@ -38,6 +40,13 @@ async def test_demo_pushes_the_catalog_and_1c_receives_the_sample_invoice(tmp_pa
         text = etree.tostring(documents[0], encoding="unicode")
         assert SAMPLE_GOODS_ID in text and "7707083893" in text and "Доставка" in text
         assert (tmp_path / "demo" / "demo.db").is_file()
+        auth = {"Authorization": aiohttp.encode_basic_auth("admin", demo.admin_password)}
+        async with aiohttp.ClientSession(headers=auth) as http:
+            page = await (await http.get(f"{demo.base_url}/metrics")).text()
+            outbox = await (await http.get(f"{demo.admin_url}outbox?state=pending")).text()
+        assert re.search(r'cml_b24_calls_total\{method="crm\.item\.add",result="ok"\} [1-9]', page)
+        assert re.search(r'cml_b24_calls_total\{method="batch",result="ok"\} [1-9]', page)
+        assert "Not configured yet" not in outbox
     assert any(line.startswith("1C orders exchange (mode=query): 1 order(s)") for line in lines), lines
 
 
