@@ -95,7 +95,7 @@ class DbOutbox:
                     attempts=int(r.attempts),
                     error=r.error,
                     created_at=_utc(r.created_at),
-                    next_attempt_at=None if r.state == FAILED else _utc(r.not_before) or _utc(r.updated_at),
+                    next_attempt_at=_utc(r.not_before) or _utc(r.updated_at) if r.state == PENDING else None,
                 )
                 for r in rows.all()
             ]
