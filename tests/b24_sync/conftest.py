@@ -4,10 +4,8 @@ The database fixtures are the exchange server's (SQLite file and the real Postgr
 and the client share a ``ManualClock`` whose ``sleep`` advances time, so the rate limit, back-off
 and retries never wait for real; a push is driven from one task.
 
-``_fake_string_iblock`` works around a fake-portal defect reported to issue 4: inside a ``batch``
-every value arrives as a string, and the fake stores ``iblockId`` as ``"23"``, after which
-``catalog.product.offer.add`` refuses the parent (``"23" != 23``). The real portal casts it. The
-wrapper casts after the fake's own ``_write``; remove it once the fake does.
+``_fake_string_iblock`` works around a fake-portal defect reported to issue 4 (see
+``tests.b24_sync.fake_fixes``).
 """
 
 from __future__ import annotations
@@ -22,10 +20,9 @@ from aiohttp.test_utils import TestServer
 
 from b24_bridge import B24Client, LeakyBucket, Limits, ManualClock, RetryPolicy
 from b24_bridge.fake import FakePortal, InProcessTransport, PortalConfig
-from b24_bridge.fake import catalog as fake_catalog
 from b24_bridge.fake.app import make_portal_app
-from b24_bridge.fake.store import to_int
 from b24_bridge.http import AiohttpTransport
+from tests.b24_sync.fake_fixes import string_iblock_fixed
 from tests.exchange_server.conftest import (  # noqa: F401  (fixtures shared with the store tests)
     database_url,
     engine,
@@ -36,16 +33,9 @@ from tests.exchange_server.conftest import (  # noqa: F401  (fixtures shared wit
 
 
 @pytest.fixture(autouse=True)
-def _fake_string_iblock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    original = fake_catalog._write
-
-    def write(call: Any, row: dict[str, Any], fields: Any) -> None:
-        original(call, row, fields)
-        if row.get("iblockId") not in (None, ""):
-            row["iblockId"] = to_int(row["iblockId"])
-
-    monkeypatch.setattr(fake_catalog, "_write", write)
-    yield
+def _fake_string_iblock() -> Iterator[None]:
+    with string_iblock_fixed():
+        yield
 
 
 @pytest.fixture
