@@ -53,5 +53,6 @@ def setup_admin(app: web.Application) -> None:
     for method, path, handler in pages.ROUTES:
         app.router.add_route(method, path, handler)
     app.cleanup_ctx.append(_casefold_on_sqlite)
+    wiring.meter_bridge_client(app)
     app.on_startup.append(wiring.connect)
     app.on_shutdown.append(wiring.disconnect)

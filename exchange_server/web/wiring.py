@@ -8,7 +8,10 @@ start in ``cleanup_ctx``; ``on_startup`` handlers run after every ``cleanup_ctx`
   ``cml_outbox_jobs`` gauge fed from its counts (refreshed every :data:`DEPTH_REFRESH` seconds and
   at every outbox page);
 * the status-map page's source (:class:`InvoiceStatusMap`) when the invoice sync runs;
-* the Bitrix24 metrics on both clients (:func:`exchange_server.web.b24_metrics.instrument`).
+* the Bitrix24 metrics on both clients (:func:`exchange_server.web.b24_metrics.instrument`): the
+  bridge's from its first call (:func:`meter_bridge_client` puts a metered ``B24_CLIENT_FACTORY`` in
+  place when a portal is configured and no factory was given), the invoice sync's once started (its
+  first calls, reading the portal's stages, are not counted: it offers no factory to hook).
 
 A source registered explicitly before the start (``app[OUTBOX] = ...``) is kept.
 """
@@ -18,20 +21,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Final
 
 from aiohttp import web
 
+from b24_bridge.client import B24Client
 from b24_bridge.invoices.web import INVOICE_SYNC
+from b24_bridge.sync.access import describe, open_client
 from exchange_server import metrics
+from exchange_server.admin import SETTINGS
 from exchange_server.keys import SESSIONMAKER
-from exchange_server.outbox.routes import B24_BRIDGE
+from exchange_server.outbox.routes import B24_BRIDGE, B24_CLIENT_FACTORY
 from exchange_server.web.b24_metrics import instrument
 from exchange_server.web.extensions import OUTBOX, STATUS_MAP
 from exchange_server.web.outbox_source import DbOutbox
 from exchange_server.web.status_map_source import InvoiceStatusMap
 
-__all__ = ["DEPTH_REFRESH", "connect", "disconnect"]
+__all__ = ["DEPTH_REFRESH", "connect", "disconnect", "meter_bridge_client"]
 
 log = logging.getLogger(__name__)
 DEPTH_REFRESH: Final = 10.0
@@ -45,6 +52,20 @@ async def _refresh_depth(outbox: DbOutbox) -> None:
         except Exception as exc:  # the gauge keeps its last value; the next round retries
             log.warning("outbox depth: %s: %s", type(exc).__name__, exc)
         await asyncio.sleep(DEPTH_REFRESH)
+
+
+def meter_bridge_client(app: web.Application) -> None:
+    """Open the bridge's client through :func:`open_client`, metered, when a portal is configured."""
+    settings = app[SETTINGS]
+    if B24_CLIENT_FACTORY in app or describe(settings) is None:
+        return
+
+    @contextlib.asynccontextmanager
+    async def factory() -> AsyncIterator[B24Client | None]:
+        async with open_client(settings) as client:
+            yield None if client is None else instrument(client)
+
+    app[B24_CLIENT_FACTORY] = factory
 
 
 async def connect(app: web.Application) -> None:

@@ -5,26 +5,35 @@ Bitrix24 metrics (calls by method and result, rate-limit waiting, outbox depth).
 from __future__ import annotations
 
 import re
+import shutil
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestServer
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from b24_bridge import B24Client, LeakyBucket, Limits, ManualClock
 from b24_bridge.errors import MethodNotFound
 from b24_bridge.fake import FakePortal, InProcessTransport, PortalConfig
+from b24_bridge.fake.app import make_portal_app
 from b24_bridge.invoices.statusmap import Problem
 from b24_bridge.invoices.web import INVOICE_SYNC
 from b24_bridge.sync.pusher import Pusher
 from b24_bridge.sync.service import plan_and_enqueue
 from exchange_server import metrics
+from exchange_server.app import make_app
+from exchange_server.outbox.routes import B24_BRIDGE, B24_CLIENT_FACTORY
 from exchange_server.outbox.tables import OutboxRow
-from exchange_server.web.b24_metrics import instrument
+from exchange_server.web.b24_metrics import MeteredTransport, instrument
+from exchange_server.web.extensions import OUTBOX
+from exchange_server.web.outbox_source import DbOutbox
 from exchange_server.web.status_map_source import split_problems
 from tests.b24_invoices.test_scenarios import seed_invoice
 from tests.web.b24_world import LIMIT_ERROR, MAPPING, PRODUCT_ID, Site, b24_site, park_a_job
-from tests.web.conftest import ADMIN, ADMIN_PASSWORD
+from tests.web.conftest import ADMIN, ADMIN_PASSWORD, settings_for
 
 BASIC = {"Authorization": aiohttp.encode_basic_auth(ADMIN, ADMIN_PASSWORD)}
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -190,3 +199,32 @@ async def test_client_calls_and_rate_limit_waits_are_counted() -> None:
     assert calls == [("crm.category.list", "ok")] * 4 + [("no.such.method", "ERROR_METHOD_NOT_FOUND")]
     assert waits and sum(waits) == pytest.approx(sum(clock.slept))
     assert all(w > 0 for w in waits)
+
+
+async def test_the_bridge_client_is_metered_from_its_first_call(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    portal = FakePortal(PortalConfig(plan="box"))
+    portal_server = TestServer(make_portal_app(portal, deliver_events=False), host="127.0.0.1")
+    await portal_server.start_server()
+    shutil.copyfile(sqlite_template, tmp_path / "cml.db")
+    webhook = str(portal_server.make_url(portal.webhook_path()))
+    settings = settings_for(
+        tmp_path,
+        f"sqlite+aiosqlite:///{tmp_path / 'cml.db'}",
+        b24_webhook_url=SecretStr(webhook),
+        b24_plan="box",
+    )
+    app = make_app(settings)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        bridge = app[B24_BRIDGE]
+        assert bridge.portal is not None and bridge.worker is not None, bridge.message
+        assert isinstance(bridge.worker.client.transport, MeteredTransport)
+        assert isinstance(app[OUTBOX], DbOutbox)
+    finally:
+        await server.close()
+        await portal_server.close()
+    bare = make_app(settings_for(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'cml.db'}"))
+    assert B24_CLIENT_FACTORY not in bare  # no portal: the bridge stays idle, nothing is metered
