@@ -143,11 +143,11 @@ def element_fields(
     }
     if kind == "offer":
         fields["iblockId"] = directory.iblock("offers")
-        parent = refs.get(("sku", str(payload["parent"])))
+        parent = refs.get(("product", str(payload["parent"])))
         if parent is None:
             raise Unresolved(f"parent product {payload['parent']} is not in the portal yet")
         fields["parentId"] = parent
-    elif kind in ("product", "sku"):
+    elif kind == "product":
         fields["iblockId"] = directory.product_iblock
         section = payload.get("section")
         if section is not None:
@@ -168,10 +168,10 @@ def references(kind: str, key: str, payload: Mapping[str, Any]) -> list[tuple[st
     """The ``(kind, key)`` entities a job of ``kind`` needs the portal ids of."""
     if kind == "section" and payload.get("parent") is not None:
         return [("section", str(payload["parent"]))]
-    if kind in ("product", "sku") and payload.get("section") is not None:
+    if kind == "product" and payload.get("section") is not None:
         return [("section", str(payload["section"]))]
     if kind == "offer":
-        return [("sku", str(payload["parent"]))]
+        return [("product", str(payload["parent"]))]
     if kind == "prices":
         return [(str(payload["element"]), key)] + [
             ("pricetype", str(r[0])) for r in payload.get("prices", [])

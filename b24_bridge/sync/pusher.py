@@ -357,7 +357,8 @@ class Pusher:
         )
 
     def _add_step(self, job: ClaimedJob, fields: Mapping[str, Any]) -> Step:
-        methods = ENTITY_METHODS[job.kind]
+        kind = "sku" if job.kind == "product" and job.payload.get("variations") else job.kind
+        methods = ENTITY_METHODS[kind]  # goods with characteristics are created as parents
 
         def answered(answer: Answer) -> None:
             error = answer.first_error()

@@ -22,7 +22,7 @@ from b24_bridge.errors import B24Error
 from b24_bridge.sync.mapping import MappingConfig
 from b24_bridge.sync.plan import Plan, diff
 from b24_bridge.sync.pusher import Pusher, PushReport
-from b24_bridge.sync.store_reader import read_snapshot, store_fingerprint
+from b24_bridge.sync.store_reader import imports_running, read_snapshot, store_fingerprint
 from b24_bridge.sync.targets import build_targets
 from exchange_server.outbox import queue
 
@@ -93,8 +93,9 @@ class BridgeWorker:
         worked = False
         async with self.sessionmaker() as session:
             fingerprint = await store_fingerprint(session)
+            busy = await imports_running(session)
         now = self.monotonic()
-        if fingerprint != self._seen:
+        if busy or fingerprint != self._seen:
             self._seen, self._seen_at = fingerprint, now
         if fingerprint != self.planned and now - self._seen_at >= self.mapping.idle_seconds:
             plan = await plan_and_enqueue(self.sessionmaker, self.mapping)

@@ -6,8 +6,9 @@ Also :func:`store_fingerprint`: a cheap "did the catalog change" value (row coun
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,8 +24,9 @@ from b24_bridge.sync.snapshot import (
     WarehouseRow,
 )
 from exchange_server.db import tables as t
+from exchange_server.db.journal_tables import ExchangeFile
 
-__all__ = ["read_snapshot", "store_fingerprint"]
+__all__ = ["imports_running", "read_snapshot", "store_fingerprint"]
 
 
 def _tax_rates(data: Any) -> tuple[tuple[str, str], ...]:
@@ -146,6 +148,23 @@ async def read_snapshot(session: AsyncSession) -> CatalogSnapshot:
         )
     )
     return CatalogSnapshot(groups, price_types, warehouses, products, offers)
+
+
+STALE_IMPORT: Final = dt.timedelta(hours=2)
+
+
+async def imports_running(session: AsyncSession, now: dt.datetime | None = None) -> int:
+    """Files of the exchange journal being imported right now (planning waits for them).
+
+    An import marked running for longer than two hours is taken for one a crash left behind.
+    """
+    since = (now or dt.datetime.now(dt.UTC)) - STALE_IMPORT
+    query = (
+        select(func.count())
+        .select_from(ExchangeFile)
+        .where(ExchangeFile.import_state == "running", ExchangeFile.import_started_at > since)
+    )
+    return int((await session.execute(query)).scalar_one())
 
 
 async def store_fingerprint(session: AsyncSession) -> tuple[Any, ...]:

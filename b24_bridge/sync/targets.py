@@ -13,8 +13,10 @@ kind     phase portal entity
 pricetype    0 ``catalog.priceType`` (the base one is the portal's existing base type)
 store        0 ``catalog.store`` (or an existing store named in ``[b24.stores]``)
 section  10+d  ``catalog.section`` at depth ``d`` of the 1C group tree
-product    100 ``catalog.product`` (goods without characteristics)
-sku        100 ``catalog.product.sku`` (parent of variations)
+product    100 ``catalog.product``; created with ``catalog.product.sku.add`` (a parent of
+               variations) when the goods have characteristics. One kind for both, so goods that
+               gain characteristics later stay one portal element (never a second one with the
+               same ``xmlId``)
 offer      110 ``catalog.product.offer`` (``xmlId`` = ``product#characteristic``)
 prices     200 ``catalog.price.modify`` of one product or variation
 stock      210 stores (inventory documents) or ``quantity`` of one product or variation
@@ -41,13 +43,12 @@ PHASES: Final[dict[str, int]] = {
     "store": 0,
     "section": 10,
     "product": 100,
-    "sku": 100,
     "offer": 110,
     "prices": 200,
     "stock": 210,
 }
 KINDS: Final = tuple(PHASES)
-ELEMENT_KINDS: Final = ("product", "sku", "offer")
+ELEMENT_KINDS: Final = ("product", "offer")
 MAX_DEPTH: Final = 80
 
 
@@ -243,6 +244,7 @@ def build_targets(snapshot: CatalogSnapshot, mapping: MappingConfig) -> list[Tar
         offers = offers_of.get(product.id, [])
         variations = sorted((o for o in offers if o.characteristic_id), key=lambda o: o.id)
         payload = _element_payload(product, mapping, sections)
+        payload["variations"] = bool(variations)
         if not variations:
             out.append(_target("product", product.id, payload))
             own = next((o for o in offers if o.id == product.id), None)
@@ -254,7 +256,7 @@ def build_targets(snapshot: CatalogSnapshot, mapping: MappingConfig) -> list[Tar
                     if extra is not None:
                         out.append(extra)
             continue
-        out.append(_target("sku", product.id, payload))
+        out.append(_target("product", product.id, payload))
         for offer in variations:
             out.append(_target("offer", offer.id, _offer_payload(product, offer, mapping)))
             for extra in (

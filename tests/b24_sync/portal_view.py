@@ -95,11 +95,10 @@ def expected_portal(snapshot: CatalogSnapshot, mapping: MappingConfig) -> Portal
         if t.kind == "section"
     }
     elements: dict[str, tuple[int, str, str, str | None]] = {}
-    kind_type = {"product": 1, "sku": 3, "offer": 4}
     for t in targets:
-        if t.kind in kind_type:
+        if t.kind in ("product", "offer"):
             elements[t.key] = (
-                kind_type[t.kind],
+                4 if t.kind == "offer" else 3 if t.payload["variations"] else 1,
                 t.payload["name"],
                 yn[t.payload["active"]],
                 t.payload.get("parent"),

@@ -99,7 +99,7 @@ def test_characteristics_make_a_parent_and_variations() -> None:
     kinds = [(t.kind, t.key) for t in build_targets(snap, MAPPING)]
     assert kinds == [
         ("pricetype", "pt"),
-        ("sku", "p"),
+        ("product", "p"),
         ("offer", "p#l"),
         ("offer", "p#m"),
         ("prices", "p#l"),

@@ -134,7 +134,7 @@ async def test_lost_create_answer_is_found_by_xml_id(
     view = await read_portal(client)
     assert view.duplicates == []
     assert set(view.elements) == {
-        t.key for t in build_targets(snapshot, MAPPING) if t.kind in ("product", "sku", "offer")
+        t.key for t in build_targets(snapshot, MAPPING) if t.kind in ("product", "offer")
     }
 
 
@@ -153,7 +153,7 @@ async def test_missing_units_are_added_or_parked_with_their_reason(
     assert report.parked >= 1
     async with sessionmaker() as s:
         parked = await queue.failed_jobs(s)
-    assert parked and all("OKEI code 999" in p["error"] for p in parked if p["kind"] in ("product", "sku"))
+    assert parked and all("OKEI code 999" in p["error"] for p in parked if p["kind"] == "product")
 
     async with sessionmaker.begin() as s:
         await queue.retry_failed(s, dt.datetime.now(dt.UTC))
