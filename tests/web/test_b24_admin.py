@@ -88,6 +88,7 @@ async def test_retry_makes_a_parked_job_pending_from_zero(tmp_path: Any, databas
             pending = await (await http.get(f"{site.live.base}/admin/outbox?state=pending")).text()
         assert (await _state(site, job.id))[:2] == ("pending", 0)
         assert job.key in pending
+        assert f'<a href="/admin/catalog/{PRODUCT_ID}">{PRODUCT_ID}</a>' in pending  # its jobs lead to it
 
 
 async def test_product_page_shows_the_portal_state_after_a_push(tmp_path: Any, database_url: str) -> None:
