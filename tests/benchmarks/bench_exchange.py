@@ -12,6 +12,7 @@ the 1C node (checkauth, init, the files uploaded in ``file_limit`` chunks, the i
   import; the number of HTTP requests;
 * ``resent``: the same unchanged package again in a new exchange session;
 * the server's peak memory (``VmHWM`` of its process, read from ``/proc`` before it stops);
+* the slowest answer to a trivial request sent every 100 ms during the exchange (event-loop stalls);
 * the product count the operator API reports afterwards (checked against the generator's).
 
 A bare ``lxml.etree.iterparse`` pass over the same files (``bench_reader``'s baseline) runs in its
@@ -74,6 +75,27 @@ def peak_mb(pid: int) -> float:
     return float("nan")
 
 
+async def probe(base: str, stop: asyncio.Event) -> float:
+    """Longest answer time of a trivial request (an unknown path: no database) sent every 100 ms.
+
+    Shows whether the server's event loop stays responsive while it imports.
+    """
+    import aiohttp
+
+    worst = 0.0
+    async with aiohttp.ClientSession() as http:
+        while not stop.is_set():
+            started = time.perf_counter()
+            async with http.get(f"{base}/bench-probe") as response:
+                await response.read()
+            worst = max(worst, time.perf_counter() - started)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=0.1)
+            except TimeoutError:
+                pass
+    return worst
+
+
 async def exchange(url: str, files: list[str]) -> dict[str, Any]:
     """One catalog exchange as 1C runs it; times the upload and the import phases."""
     import aiohttp
@@ -81,6 +103,8 @@ async def exchange(url: str, files: list[str]) -> dict[str, Any]:
     from exchange_server.replay import ReplayNode
 
     timeout = aiohttp.ClientTimeout(total=3600)
+    stop = asyncio.Event()
+    prober = asyncio.create_task(probe(url.rsplit("/", 1)[0], stop))
     async with aiohttp.ClientSession(timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()) as http:
         node = ReplayNode(http, url, USER, PASSWORD, report=lambda _line: None)
         started = time.perf_counter()
@@ -96,7 +120,9 @@ async def exchange(url: str, files: list[str]) -> dict[str, Any]:
             if not answer.startswith("success"):
                 raise RuntimeError(f"import of {name}: {answer}")
         finished = time.perf_counter()
+    stop.set()
     return {
+        "max_probe_ms": (await prober) * 1000,
         "seconds": finished - started,
         "upload": uploaded - started,
         "import": finished - uploaded,
@@ -204,9 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"median of {args.runs} runs.\n")
     print(
         "| backend | lxml iterparse | first exchange | upload | import | x baseline | requests "
-        "| re-sent | re-sent / first | server peak |"
+        "| re-sent | re-sent / first | server peak | slowest probe |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for backend, rows in results.items():
         ratios = [r["first"]["seconds"] / r["baseline"] for r in rows]
         resent_ratios = [r["resent"]["seconds"] / r["first"]["seconds"] for r in rows]
@@ -215,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
             f"| {med(rows, 'first', 'upload'):.1f} s | {med(rows, 'first', 'import'):.1f} s "
             f"| {statistics.median(ratios):.1f}x | {med(rows, 'first', 'requests'):.0f} "
             f"| {med(rows, 'resent', 'seconds'):.1f} s | {statistics.median(resent_ratios):.2f} "
-            f"| {max(r['peak_mb'] for r in rows):.0f} MB |"
+            f"| {max(r['peak_mb'] for r in rows):.0f} MB "
+            f"| {max(max(r['first']['max_probe_ms'], r['resent']['max_probe_ms']) for r in rows):.0f} ms |"
         )
     return 0
 
