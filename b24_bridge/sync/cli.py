@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from b24_bridge.errors import B24Error
 from b24_bridge.sync.access import IDLE_MESSAGE, open_client
+from b24_bridge.sync.images import ImageResolver
 from b24_bridge.sync.pusher import Pusher, PushReport
 from b24_bridge.sync.service import compute_plan, plan_and_enqueue
 from exchange_server.db.engine import make_engine, upgrade_schema
@@ -66,7 +67,9 @@ async def _plan(settings: Settings, *, as_json: bool) -> int:
         from sqlalchemy.ext.asyncio import async_sessionmaker
 
         sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
-        plan = await compute_plan(sessionmaker, settings.b24)
+        plan = await compute_plan(
+            sessionmaker, settings.b24, ImageResolver(settings.packages_dir / "catalog")
+        )
         async with sessionmaker() as session:
             status = await queue.status(session)
     finally:
@@ -145,7 +148,8 @@ async def _push(settings: Settings, *, retry_failed: bool, bar: bool) -> int:
                 async with sessionmaker.begin() as session:
                     count = await queue.retry_failed(session, dt.datetime.now(dt.UTC))
                 print(f"{count} parked jobs back in the queue", file=sys.stderr)
-            plan = await plan_and_enqueue(sessionmaker, settings.b24)
+            images = ImageResolver(settings.packages_dir / "catalog")
+            plan = await plan_and_enqueue(sessionmaker, settings.b24, images=images)
             for warning in plan.warnings:
                 print(f"warning: {warning}", file=sys.stderr)
             async with sessionmaker() as session:

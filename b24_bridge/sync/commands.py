@@ -176,6 +176,8 @@ def references(kind: str, key: str, payload: Mapping[str, Any]) -> list[tuple[st
         return [(str(payload["element"]), key)] + [
             ("pricetype", str(r[0])) for r in payload.get("prices", [])
         ]
+    if kind == "images":
+        return [("product", key)]
     if kind == "stock":
         return [(str(payload["element"]), key)] + [("store", str(w)) for w in payload.get("stores", {})]
     return []

@@ -83,6 +83,7 @@ class MappingConfig(BaseModel):
     create_measures: bool = Field(
         default=True, description="Add units missing from the portal's measures (catalog.measure.add)."
     )
+    images: bool = Field(default=True, description="Send the pictures of the goods.")
     max_attempts: int = Field(default=8, ge=1, le=100, description="Failures after which a job is parked.")
     backoff_seconds: float = Field(default=2.0, gt=0, le=3600)
     backoff_max_seconds: float = Field(default=300.0, gt=0, le=86400)

@@ -53,14 +53,20 @@ class Plan:
 def warnings_of(targets: Iterable[Target]) -> tuple[str, ...]:
     """Mapping gaps found while building targets (a 1C VAT rate missing from ``[b24.vat]`` ...)."""
     unknown_vat: Counter[str] = Counter()
+    missing_images = 0
     for target in targets:
         rate = target.payload.get("vat_unknown")
         if rate is not None:
             unknown_vat[str(rate)] += 1
-    return tuple(
+        if target.kind == "images":
+            missing_images += int(target.payload.get("missing", 0))
+    out = [
         f"VAT rate {rate!r} of {n} goods is not in [b24.vat]; they are sent without VAT"
         for rate, n in sorted(unknown_vat.items())
-    )
+    ]
+    if missing_images:
+        out.append(f"{missing_images} image files named by 1C are missing from the package directories")
+    return tuple(out)
 
 
 def diff(targets: Iterable[Target], pushed: Mapping[tuple[str, str], str | None]) -> Plan:

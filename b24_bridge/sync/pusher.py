@@ -16,12 +16,16 @@ I/O shell around :mod:`b24_bridge.sync.commands` (fields), :mod:`b24_bridge.sync
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
+import hashlib
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -45,6 +49,7 @@ __all__ = ["PushReport", "Pusher", "discover"]
 
 LOOKUP_KEYS: Final = 40
 STOCK_COMMANDS: Final = 44
+_OUR_IMAGE: Final = re.compile(r"^[0-9a-f]{12}-")
 ELEMENT_UPDATE: Final = {"product": "catalog.product.update", "offer": "catalog.product.offer.update"}
 
 
@@ -246,9 +251,13 @@ class Pusher:
             async with self.sessionmaker() as session:
                 idents = {r for j in jobs for r in references(j.kind, j.key, j.payload)}
                 refs = await queue.portal_ids(session, idents)
-            self._plan_steps(executor, jobs, self.directory, refs)
+            pictures = [j for j in jobs if j.kind == "images"]
+            self._plan_steps(executor, [j for j in jobs if j.kind != "images"], self.directory, refs)
             calls, commands = executor.calls, executor.commands
             await executor.run(after_batch=self._flush)
+            for job in pictures:
+                await self._push_images(job, refs)
+                await self._flush()
             self.report.calls += executor.calls - calls
             self.report.commands += executor.commands - commands
             for job in list(self._open.values()):
@@ -441,6 +450,58 @@ class Pusher:
                 self._fail(job, f"catalog.price.modify: {error}")
 
         return Step([("m", "catalog.price.modify", params)], answered, lambda e: self._fail(job, str(e)))
+
+    # -- images --------------------------------------------------------------------------------
+
+    async def _push_images(self, job: ClaimedJob, refs: Mapping[tuple[str, str], int]) -> None:
+        """One call per picture (never in a batch: base64 bodies are large, bitrix24.md §3.8).
+
+        Pictures already listed under their content name are skipped, so a retry after a lost
+        answer uploads nothing twice; pictures of ours (``<sha12>-``) no longer wanted are deleted.
+        """
+        element = refs.get(("product", job.key))
+        if element is None:
+            self._fail(job, f"product {job.key} is not in the portal yet")
+            return
+        files = [(str(name), sha) for name, sha in job.payload.get("files", [])]
+        paths: Mapping[str, str] = job.payload.get("paths") or {}
+        try:
+            listed = await self.client.call("catalog.productImage.list", {"productId": element})
+            self.report.calls += 1
+            existing = {
+                str(row.get("name")): int(row["id"])
+                for row in _rows(listed, "productImages")
+                if row.get("id")
+            }
+            for index, (name, sha) in enumerate(files):
+                if sha is None:
+                    continue  # missing file: a plan warning; the others still go
+                if name in existing:
+                    continue
+                data = await asyncio.to_thread(Path(paths[name]).read_bytes)
+                if hashlib.sha256(data).hexdigest() != sha:
+                    self._fail(job, f"image file {paths[name]} changed since planning; planning again")
+                    return
+                kind = "DETAIL_PICTURE" if index == 0 else "MORE_PHOTO"
+                await self.client.call(
+                    "catalog.productImage.add",
+                    {
+                        "fields": {"productId": element, "type": kind},
+                        "fileContent": [name, base64.b64encode(data).decode("ascii")],
+                    },
+                )
+                self.report.calls += 1
+            wanted = {name for name, _ in files}
+            for name, image_id in existing.items():
+                if name not in wanted and _OUR_IMAGE.match(name):
+                    await self.client.call(
+                        "catalog.productImage.delete", {"productId": element, "id": image_id}
+                    )
+                    self.report.calls += 1
+        except (B24Error, OSError) as exc:
+            self._fail(job, f"images: {exc}")
+            return
+        self._ack(job)
 
     # -- stock ---------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from b24_bridge.client import B24Client
 from b24_bridge.errors import B24Error
+from b24_bridge.sync.images import ImageResolver
 from b24_bridge.sync.mapping import MappingConfig
 from b24_bridge.sync.plan import Plan, diff
 from b24_bridge.sync.pusher import Pusher, PushReport
@@ -35,19 +36,33 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-async def compute_plan(sessionmaker: async_sessionmaker[AsyncSession], mapping: MappingConfig) -> Plan:
-    """The pending diff: store snapshot against the hashes the portal last acknowledged."""
+async def compute_plan(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    mapping: MappingConfig,
+    images: ImageResolver | None = None,
+) -> Plan:
+    """The pending diff: store snapshot against the hashes the portal last acknowledged.
+
+    ``images`` finds the picture files (``<packages>/catalog/<package>/...``); without it no images.
+    """
     async with sessionmaker() as session:
         snapshot = await read_snapshot(session)
         pushed = await queue.pushed_hashes(session)
-    return diff(build_targets(snapshot, mapping), pushed)
+    files = None
+    if images is not None and mapping.images:
+        wanted = {p.id: (p.package, p.images) for p in snapshot.products if p.images}
+        files = await asyncio.to_thread(images.resolve_all, wanted)
+    return diff(build_targets(snapshot, mapping, files), pushed)
 
 
 async def plan_and_enqueue(
-    sessionmaker: async_sessionmaker[AsyncSession], mapping: MappingConfig, now: dt.datetime | None = None
+    sessionmaker: async_sessionmaker[AsyncSession],
+    mapping: MappingConfig,
+    now: dt.datetime | None = None,
+    images: ImageResolver | None = None,
 ) -> Plan:
     """Compute the plan and write its jobs to the outbox (one transaction)."""
-    plan = await compute_plan(sessionmaker, mapping)
+    plan = await compute_plan(sessionmaker, mapping, images)
     if plan.jobs:
         async with sessionmaker.begin() as session:
             await queue.enqueue(session, plan.jobs, now or utcnow())
@@ -71,11 +86,13 @@ class BridgeWorker:
         client: B24Client,
         *,
         monotonic: Callable[[], float] = time.monotonic,
+        images: ImageResolver | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.mapping = mapping
         self.client = client
         self.monotonic = monotonic
+        self.images = images
         self.pusher = Pusher(client, sessionmaker, mapping)
         self.planned: tuple[Any, ...] | None = None
         self._seen: tuple[Any, ...] | None = None
@@ -98,7 +115,7 @@ class BridgeWorker:
         if busy or fingerprint != self._seen:
             self._seen, self._seen_at = fingerprint, now
         if fingerprint != self.planned and now - self._seen_at >= self.mapping.idle_seconds:
-            plan = await plan_and_enqueue(self.sessionmaker, self.mapping)
+            plan = await plan_and_enqueue(self.sessionmaker, self.mapping, images=self.images)
             self.planned, self.last_plan = fingerprint, plan
             worked = bool(plan.jobs)
             if plan.jobs:

@@ -58,6 +58,8 @@ class ProductRow:
     group_ids: tuple[str, ...] = ()
     properties: tuple[tuple[str, str], ...] = ()  # (property Ид, value), in document order
     tax_rates: tuple[tuple[str, str], ...] = ()  # (tax name, rate text)
+    images: tuple[str, ...] = ()  # paths relative to the package directory, main image first
+    package: str | None = None  # the package that last carried the goods (holds the image files)
 
 
 @dataclass(frozen=True, slots=True)

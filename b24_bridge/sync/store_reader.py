@@ -70,6 +70,13 @@ async def read_snapshot(session: AsyncSession) -> CatalogSnapshot:
         )
     ):
         group_ids[r.product_id].append(r.group_id)
+    images: dict[str, list[str]] = defaultdict(list)
+    for im in await session.execute(
+        select(t.ProductImage.product_id, t.ProductImage.path).order_by(
+            t.ProductImage.product_id, t.ProductImage.position
+        )
+    ):
+        images[im.product_id].append(im.path)
     properties: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for pr in await session.execute(
         select(t.ProductProperty.product_id, t.ProductProperty.property_id, t.ProductProperty.value).order_by(
@@ -90,6 +97,8 @@ async def read_snapshot(session: AsyncSession) -> CatalogSnapshot:
             group_ids=tuple(group_ids.get(r.id, ())),
             properties=tuple(properties.get(r.id, ())),
             tax_rates=_tax_rates(r.data),
+            images=tuple(images.get(r.id, ())),
+            package=r.last_seen_package,
         )
         for r in await session.execute(
             select(
@@ -102,6 +111,7 @@ async def read_snapshot(session: AsyncSession) -> CatalogSnapshot:
                 t.Product.unit_code,
                 t.Product.unit_name,
                 t.Product.data,
+                t.Product.last_seen_package,
             ).order_by(t.Product.id)
         )
     )

@@ -20,6 +20,7 @@ product    100 ``catalog.product``; created with ``catalog.product.sku.add`` (a 
 offer      110 ``catalog.product.offer`` (``xmlId`` = ``product#characteristic``)
 prices     200 ``catalog.price.modify`` of one product or variation
 stock      210 stores (inventory documents) or ``quantity`` of one product or variation
+images     220 ``catalog.productImage.*`` of one product (files named by content digest)
 ======== ===== =========================================================================
 """
 
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
+from b24_bridge.sync.images import ImageFile
 from b24_bridge.sync.mapping import MappingConfig
 from b24_bridge.sync.snapshot import CatalogSnapshot, GroupRow, OfferRow, ProductRow
 
@@ -46,6 +48,7 @@ PHASES: Final[dict[str, int]] = {
     "offer": 110,
     "prices": 200,
     "stock": 210,
+    "images": 220,
 }
 KINDS: Final = tuple(PHASES)
 ELEMENT_KINDS: Final = ("product", "offer")
@@ -77,7 +80,21 @@ def content_hash(kind: str, payload: Mapping[str, Any]) -> str:
 
 
 def _target(kind: str, key: str, payload: dict[str, Any], phase: int | None = None) -> Target:
-    return Target(kind, key, PHASES[kind] if phase is None else phase, payload, content_hash(kind, payload))
+    # "paths" says where local files are, not what the portal holds: not part of the hash.
+    hashed = {k: v for k, v in payload.items() if k != "paths"}
+    return Target(kind, key, PHASES[kind] if phase is None else phase, payload, content_hash(kind, hashed))
+
+
+def _images(product_id: str, files: tuple[ImageFile, ...]) -> Target | None:
+    present = [f for f in files if f.sha256 is not None]
+    if not present:
+        return None  # nothing to send; the missing files are a plan warning of the resolver
+    payload = {
+        "files": [[f.name, f.sha256] for f in present],
+        "missing": len(files) - len(present),
+        "paths": {f.name: f.path for f in present},
+    }
+    return _target("images", product_id, payload)
 
 
 def _depths(groups: Mapping[str, GroupRow]) -> dict[str, int]:
@@ -220,8 +237,15 @@ def _stock(
     return _target("stock", element, payload)
 
 
-def build_targets(snapshot: CatalogSnapshot, mapping: MappingConfig) -> list[Target]:
-    """Every portal entity the snapshot calls for, in phase order (then kind, then key)."""
+def build_targets(
+    snapshot: CatalogSnapshot,
+    mapping: MappingConfig,
+    images: Mapping[str, tuple[ImageFile, ...]] | None = None,
+) -> list[Target]:
+    """Every portal entity the snapshot calls for, in phase order (then kind, then key).
+
+    ``images``: the resolved picture files per product (``ImageResolver``); none: no images.
+    """
     out: list[Target] = []
     price_types, chosen_types = _price_types(snapshot, mapping)
     out.extend(price_types)
@@ -245,6 +269,10 @@ def build_targets(snapshot: CatalogSnapshot, mapping: MappingConfig) -> list[Tar
         variations = sorted((o for o in offers if o.characteristic_id), key=lambda o: o.id)
         payload = _element_payload(product, mapping, sections)
         payload["variations"] = bool(variations)
+        if mapping.images and images and images.get(product.id):
+            pictures = _images(product.id, images[product.id])
+            if pictures is not None:
+                out.append(pictures)
         if not variations:
             out.append(_target("product", product.id, payload))
             own = next((o for o in offers if o.id == product.id), None)

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from b24_bridge.client import B24Client
 from b24_bridge.sync.access import IDLE_MESSAGE, describe, open_client
+from b24_bridge.sync.images import ImageResolver
 from b24_bridge.sync.service import BridgeWorker
 from exchange_server.admin import SETTINGS
 from exchange_server.keys import SESSIONMAKER
@@ -92,7 +93,8 @@ async def _bridge(app: web.Application) -> AsyncIterator[None]:
             state.message = IDLE_MESSAGE
             yield
             return
-        state.worker = BridgeWorker(app[SESSIONMAKER], settings.b24, client)
+        images = ImageResolver(settings.packages_dir / "catalog")
+        state.worker = BridgeWorker(app[SESSIONMAKER], settings.b24, client, images=images)
         state.message = f"pushing to {state.portal}"
         log.info("Bitrix24 bridge: %s", state.message)
         state.task = asyncio.create_task(state.worker.run(state.stop), name="b24-bridge")
