@@ -94,9 +94,9 @@ async def send_package(data_dir: Path, url: str, files: list[tuple[str, Path]]) 
 class Run:
     """One fake portal and the client the pushes go through (built inside the push loop)."""
 
-    def __init__(self, faults: bool) -> None:
+    def __init__(self, faults: bool, cost: float) -> None:
         self.clock = LoopClock()
-        self.portal = FakePortal(PortalConfig(plan="standard"), now=self.clock.now)
+        self.portal = FakePortal(PortalConfig(plan="standard", default_cost=cost), now=self.clock.now)
         self.portal.state.inventory_mode = True
         self.portal.record_calls = False
         if faults:
@@ -239,6 +239,12 @@ def main() -> int:
     parser.add_argument("--clock", choices=("virtual", "real"), default="virtual")
     parser.add_argument("--faults", action="store_true", help="10%% 5xx and 2%% lost answers")
     parser.add_argument("--workdir", type=Path, help="keep files here (default: a temporary folder)")
+    parser.add_argument(
+        "--cost",
+        type=float,
+        default=0.004,
+        help="simulated execution seconds per command (operating-time limit: 480 s per method per 10 min)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cml-push-") as tmp:
         root = args.workdir or Path(tmp)
@@ -252,7 +258,7 @@ def main() -> int:
         run_holder: dict[str, Run] = {}
 
         async def first() -> tuple[PushReport, float, int]:
-            run_holder["run"] = Run(args.faults)
+            run_holder["run"] = Run(args.faults, args.cost)
             return await push(run_holder["run"], url)
 
         report, elapsed, parked = in_clock(args.clock, first)
@@ -295,7 +301,7 @@ def main() -> int:
     print()
     print(f"* 1C exchange of the package (replay over HTTP into SQLite): {import_seconds:.0f} s")
     print(
-        f"* rate-limit refusals: {rejected}; parked jobs: {parked}; faults: {'10% 5xx + 2% lost' if args.faults else 'none'}"
+        f"* rate-limit refusals: {rejected}; parked jobs: {parked}; faults: {'10% 5xx + 2% lost' if args.faults else 'none'}; simulated cost {args.cost} s per command"
     )
     print(f"* read back through REST: {'equal, no duplicates' if not problems else '; '.join(problems)}")
     print(f"* same package again: {again.done} jobs, {same_writes} write commands, {same_requests} requests")
