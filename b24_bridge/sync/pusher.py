@@ -48,7 +48,8 @@ from exchange_server.outbox.queue import Ack, ClaimedJob, Failure
 __all__ = ["PushReport", "Pusher", "discover"]
 
 LOOKUP_KEYS: Final = 40
-STOCK_COMMANDS: Final = 44
+STOCK_ROWS: Final = 48  # (element, store) rows read per storeproduct.list page (50 per page)
+STOCK_MOVES: Final = 46  # document lines per batch step: + 2 documents and 2 conducts = 50
 _OUR_IMAGE: Final = re.compile(r"^[0-9a-f]{12}-")
 ELEMENT_UPDATE: Final = {"product": "catalog.product.update", "offer": "catalog.product.offer.update"}
 
@@ -143,6 +144,41 @@ def _missing(error: ApiError) -> bool:
     return "not exist" in text or "not found" in text or "does not exist" in text
 
 
+class _StockWriter:
+    """Packs the stock differences of many jobs into full write steps (``STOCK_MOVES`` lines each).
+
+    The reads of one round answer in any order; differences wait here until a step is full or every
+    read has answered. A job's lines never span two steps, so one answer settles the job.
+    """
+
+    def __init__(self, pusher: Pusher, executor: Executor, reads: int) -> None:
+        self.pusher = pusher
+        self.executor = executor
+        self.reads = reads
+        self.pending: list[tuple[ClaimedJob, list[tuple[int, int, Decimal]]]] = []
+        self.lines = 0
+
+    def add(self, job: ClaimedJob, moves: list[tuple[int, int, Decimal]]) -> None:
+        if len(moves) > STOCK_MOVES:
+            self.pusher._fail(
+                job, f"stock in {len(moves)} stores changed at once; at most {STOCK_MOVES} fit a batch"
+            )
+            return
+        if self.pending and self.lines + len(moves) > STOCK_MOVES:
+            self._emit()
+        self.pending.append((job, moves))
+        self.lines += len(moves)
+
+    def read_done(self) -> None:
+        self.reads -= 1
+        if self.reads <= 0 and self.pending:
+            self._emit()
+
+    def _emit(self) -> None:
+        self.executor.add(self.pusher._stock_write_step(self.pending))
+        self.pending, self.lines = [], 0
+
+
 class Pusher:
     """Pushes claimed outbox jobs to one portal.
 
@@ -161,7 +197,7 @@ class Pusher:
         sessionmaker: async_sessionmaker[AsyncSession],
         mapping: MappingConfig,
         *,
-        claim_size: int = 1000,
+        claim_size: int = 2000,
         worker: str | None = None,
         progress: Callable[[PushReport], None] | None = None,
     ) -> None:
@@ -548,16 +584,19 @@ class Pusher:
                 self._ack(job)
                 continue
             resolved.append((job, element, wanted))
-        group: list[tuple[ClaimedJob, int, dict[int, Decimal]]] = []
+        groups: list[list[tuple[ClaimedJob, int, dict[int, Decimal]]]] = [[]]
         size = 0
         for item in resolved:
-            if group and size + len(item[2]) > STOCK_COMMANDS - 4:
-                executor.add(self._stock_read_step(executor, group, 0, []))
-                group, size = [], 0
-            group.append(item)
+            if groups[-1] and size + len(item[2]) > STOCK_ROWS:
+                groups.append([])
+                size = 0
+            groups[-1].append(item)
             size += len(item[2])
-        if group:
-            executor.add(self._stock_read_step(executor, group, 0, []))
+        groups = [g for g in groups if g]
+        if groups:
+            writer = _StockWriter(self, executor, len(groups))
+            for group in groups:
+                executor.add(self._stock_read_step(executor, group, 0, [], writer))
 
     def _single(self, job: ClaimedJob, method: str, params: Mapping[str, Any]) -> Step:
         def answered(answer: Answer) -> None:
@@ -575,6 +614,7 @@ class Pusher:
         group: list[tuple[ClaimedJob, int, dict[int, Decimal]]],
         start: int,
         seen: list[Mapping[str, Any]],
+        writer: _StockWriter,
     ) -> Step:
         elements = sorted({e for _, e, _ in group})
         stores = sorted({s for _, _, w in group for s in w})
@@ -588,6 +628,7 @@ class Pusher:
         def fail_all(message: str) -> None:
             for job, _, _ in group:
                 self._fail(job, message)
+            writer.read_done()
 
         def answered(answer: Answer) -> None:
             error = answer.first_error()
@@ -596,35 +637,30 @@ class Pusher:
                 return
             rows = seen + _rows(answer.results.get("l"), "storeProducts")
             if "l" in answer.nexts:
-                executor.add(self._stock_read_step(executor, group, answer.nexts["l"], rows))
+                executor.add(self._stock_read_step(executor, group, answer.nexts["l"], rows, writer))
                 return
             current: dict[tuple[int, int], Decimal] = {}
             for row in rows:
                 key = (int(row["productId"]), int(row["storeId"]))
                 current[key] = current.get(key, Decimal(0)) + Decimal(str(row.get("amount") or 0))
-            step = self._stock_write_step(group, current)
-            if step is None:
-                for job, _, _ in group:
+            for job, element, wanted in group:
+                moves = [
+                    (element, store, amount - current.get((element, store), Decimal(0)))
+                    for store, amount in wanted.items()
+                ]
+                moves = [m for m in moves if m[2] != 0]
+                if moves:
+                    writer.add(job, moves)
+                else:
                     self._ack(job)  # the portal already holds these amounts
-            else:
-                executor.add(step)
+            writer.read_done()
 
         return Step([("l", "catalog.storeproduct.list", params)], answered, lambda e: fail_all(f"{e}"))
 
-    def _stock_write_step(
-        self,
-        group: list[tuple[ClaimedJob, int, dict[int, Decimal]]],
-        current: Mapping[tuple[int, int], Decimal],
-    ) -> Step | None:
-        up: list[tuple[int, int, Decimal]] = []
-        down: list[tuple[int, int, Decimal]] = []
-        for _, element, wanted in group:
-            for store, amount in wanted.items():
-                delta = amount - current.get((element, store), Decimal(0))
-                if delta > 0:
-                    up.append((element, store, delta))
-                elif delta < 0:
-                    down.append((element, store, -delta))
+    def _stock_write_step(self, batch: list[tuple[ClaimedJob, list[tuple[int, int, Decimal]]]]) -> Step:
+        """Stock differences of several jobs: an ``S`` document for increases, a ``D`` for decreases."""
+        up = [(e, st, d) for _, moves in batch for e, st, d in moves if d > 0]
+        down = [(e, st, -d) for _, moves in batch for e, st, d in moves if d < 0]
         commands: list[tuple[str, str, Mapping[str, Any]]] = []
         for name, doc_type, moves, side in (("inc", "S", up, "storeTo"), ("dec", "D", down, "storeFrom")):
             if not moves:
@@ -653,7 +689,7 @@ class Pusher:
                     )
                 )
             commands.append((f"{name}ok", "catalog.document.conduct", {"id": doc}))
-        jobs = [job for job, _, _ in group]
+        jobs = [job for job, _ in batch]
 
         def answered(answer: Answer) -> None:
             error = answer.first_error()
@@ -667,4 +703,4 @@ class Pusher:
             for job in jobs:
                 self._fail(job, f"stock documents: {exc}")
 
-        return Step(commands, answered, failed) if commands else None
+        return Step(commands, answered, failed)
