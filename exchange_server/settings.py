@@ -57,9 +57,12 @@ class Settings(BaseSettings):
     exchange_password: SecretStr | None = Field(
         default=None, description="Password the 1C node sends; generated when unset."
     )
-    admin_user: str = Field(default="admin", min_length=1, description="Operator login for /api, the /admin pages and /metrics.")
+    admin_user: str = Field(
+        default="admin", min_length=1, description="Operator login for /api, the /admin pages and /metrics."
+    )
     admin_password: SecretStr | None = Field(
-        default=None, description="Operator password (/api, /admin, /metrics); the generated password when unset."
+        default=None,
+        description="Operator password (/api, /admin, /metrics); the generated password when unset.",
     )
     file_limit: int = Field(
         default=50 * 1024 * 1024,
