@@ -116,7 +116,12 @@ R = TypeVar("R", EntityRow, OfferRow)
 
 
 def _unique_by_id(rows: Iterable[R]) -> list[R]:
-    return list({row.id: row for row in rows}.values())
+    """The last row of each Ид, in Ид order: concurrent imports then lock shared rows in one order."""
+    return sorted({row.id: row for row in rows}.values(), key=_by_id)
+
+
+def _by_id(row: EntityRow | OfferRow) -> str:
+    return row.id
 
 
 def _unchanged(row: EntityRow, stored: _Stored | None) -> bool:
@@ -162,10 +167,13 @@ def _overwritten(columns: Sequence[str], consts: dict[str, Any]) -> list[str]:
     return [c for c in (*columns, *consts) if c not in ("id", "created_at")]
 
 
-async def _replace_children(bulk: Bulk, kind: Kind, rows: Sequence[EntityRow], existing: set[str]) -> None:
-    stale = [r.id for r in rows if r.id in existing]
+async def _replace_children(bulk: Bulk, kind: Kind, rows: Sequence[EntityRow]) -> None:
+    # Every written parent, not only those stored before this batch: a concurrent import (another
+    # 1C node) may have inserted the same new entity and its children since our select; our upsert
+    # waited for that transaction to commit, so its children are visible to the delete now.
+    written = [r.id for r in rows]
     for child, parent_key in CHILD_TABLES.get(kind, ()):
-        await bulk.delete_in(child, parent_key, stale)
+        await bulk.delete_in(child, parent_key, written)
         fresh = [c for r in rows for c in r.children.get(child.name, ())]
         await bulk.insert(child, CHILD_COLUMNS[child.name], fresh)
 
@@ -201,7 +209,7 @@ async def write_entities(
             keys=("id",),
             update=_overwritten(columns, consts),
         )
-        await _replace_children(bulk, kind, changed, set(stored))
+        await _replace_children(bulk, kind, changed)
     # Unchanged: only marked as seen in this package (and brought back if a sweep had hidden them).
     await bulk.update(table, ("id", "active"), touched, consts={"last_seen_package": package_id})
     return BatchResult(written=len(changed), skipped=len(batch) - len(changed))
@@ -263,12 +271,13 @@ async def write_offers(
         await bulk.insert(table, columns, group, consts=consts, keys=("id",), update=update)
     for columns, group in updates.items():
         await bulk.update(table, columns, group, consts={"last_seen_package": package_id})
-    await bulk.delete_in(_OFFER_PRICES, "offer_id", [r.id for r in prices if r.id in stored])
+    # Replaced for every written offer, stored before or not (see _replace_children).
+    await bulk.delete_in(_OFFER_PRICES, "offer_id", [r.id for r in prices])
     await bulk.insert(
         _OFFER_PRICES, PRICE_COLUMNS, [p for r in prices for p in r.prices or ()], consts={"updated_at": now}
     )
     per_warehouse = [r for r in stock if r.stock is not None]
-    await bulk.delete_in(_OFFER_STOCK, "offer_id", [r.id for r in per_warehouse if r.id in stored])
+    await bulk.delete_in(_OFFER_STOCK, "offer_id", [r.id for r in per_warehouse])
     await bulk.insert(
         _OFFER_STOCK,
         STOCK_COLUMNS,

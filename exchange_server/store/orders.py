@@ -125,7 +125,7 @@ async def save_orders(
             update=[c for c in values[0] if c not in ("id", "created_at", "exported_revision")],
         )
         for child, parent_key in CHILD_TABLES[Kind.ORDER]:
-            stale = [r.id for r in changed if r.id in stored]
+            stale = [r.id for r in changed]  # also new ones: a concurrent upload may have added them
             if stale:
                 await session.execute(child.delete().where(child.c[parent_key].in_(stale)))
             columns = CHILD_COLUMNS[child.name]
