@@ -130,7 +130,8 @@ def _write(call: Call, row: dict[str, Any], fields: Mapping[str, Any]) -> None:
             row[key] = catalog_stock.picture(call, row, key, value)
         elif key in ELEMENT_FIELDS and key not in _READ_ONLY:
             row[key] = value
-    for name in ("iblockSectionId", "measure", "vatId", "sort"):
+    # Inside a batch every value arrives as a string (PHP's parse_str); the portal casts ids.
+    for name in ("iblockId", "iblockSectionId", "measure", "vatId", "sort"):
         if row.get(name) not in (None, ""):
             row[name] = to_int(row[name])
     for name in ("quantity", "purchasingPrice", "weight"):

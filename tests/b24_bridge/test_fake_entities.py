@@ -455,3 +455,37 @@ async def test_smart_invoice_payments(harness: Harness) -> None:
     assert (await c.call("crm.item.payment.get", {"id": payment}))["paid"] == "N"
     with pytest.raises(NotFound):
         await c.call("crm.item.payment.add", {"entityTypeId": 31, "entityId": 999})
+
+
+async def test_variation_of_a_parent_created_in_the_same_batch(harness: Harness) -> None:
+    """§2.4 / §3.5: inside a batch every value is a string; the portal casts ids, so a variation
+    whose parent was added by an earlier command of the same batch is accepted (a regression: the
+    fake kept ``iblockId`` as ``"23"`` and refused the parent)."""
+    from b24_bridge.batch import BatchCommand
+
+    c = harness.client()
+    result = await c.batch(
+        [
+            BatchCommand(
+                "parent",
+                "catalog.product.sku.add",
+                {"fields": {"iblockId": 23, "name": "Куртка", "xmlId": "j"}},
+            ),
+            BatchCommand(
+                "offer",
+                "catalog.product.offer.add",
+                {
+                    "fields": {
+                        "iblockId": 24,
+                        "parentId": "$result[parent][sku][id]",
+                        "name": "Куртка, L",
+                        "xmlId": "j#l",
+                    }
+                },
+            ),
+        ]
+    )
+    result.raise_for_errors()
+    parent = await c.call("catalog.product.sku.get", {"id": result.results["parent"]["sku"]["id"]})
+    assert parent["sku"]["iblockId"] == 23
+    assert result.results["offer"]["offer"]["xmlId"] == "j#l"

@@ -3,15 +3,12 @@
 The database fixtures are the exchange server's (SQLite file and the real PostgreSQL). The fake portal
 and the client share a ``ManualClock`` whose ``sleep`` advances time, so the rate limit, back-off
 and retries never wait for real; a push is driven from one task.
-
-``_fake_string_iblock`` works around a fake-portal defect reported to issue 4 (see
-``tests.b24_sync.fake_fixes``).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -22,7 +19,6 @@ from b24_bridge import B24Client, LeakyBucket, Limits, ManualClock, RetryPolicy
 from b24_bridge.fake import FakePortal, InProcessTransport, PortalConfig
 from b24_bridge.fake.app import make_portal_app
 from b24_bridge.http import AiohttpTransport
-from tests.b24_sync.fake_fixes import string_iblock_fixed
 from tests.exchange_server.conftest import (  # noqa: F401  (fixtures shared with the store tests)
     database_url,
     engine,
@@ -30,12 +26,6 @@ from tests.exchange_server.conftest import (  # noqa: F401  (fixtures shared wit
     sessionmaker,
     sqlite_template,
 )
-
-
-@pytest.fixture(autouse=True)
-def _fake_string_iblock() -> Iterator[None]:
-    with string_iblock_fixed():
-        yield
 
 
 @pytest.fixture

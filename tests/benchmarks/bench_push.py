@@ -51,7 +51,6 @@ from exchange_server.db.engine import make_engine
 from exchange_server.outbox import queue
 from exchange_server.replay import ReplayNode, replay_catalog
 from exchange_server.settings import Settings
-from tests.b24_sync.fake_fixes import string_iblock_fixed
 from tests.b24_sync.portal_view import write_calls
 from tests.b24_sync.test_acceptance import change_prices, expected_from_files
 
@@ -314,5 +313,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    with string_iblock_fixed():
-        sys.exit(main())
+    sys.exit(main())
