@@ -32,7 +32,8 @@ class Fault(enum.Enum):
 @dataclass
 class FaultRule:
     """Fire ``fault`` on calls of ``method`` (any when ``None``): every ``every``-th matching call,
-    or with ``probability``; at most ``times`` times when set."""
+    or with ``probability``, or on every matching call when neither is given; at most ``times``
+    times when set."""
 
     fault: Fault
     method: str | None = None
@@ -48,9 +49,12 @@ class FaultRule:
         if self.times is not None and self.fired >= self.times:
             return False
         self.seen += 1
-        hit = (self.every is not None and self.seen % self.every == 0) or (
-            self.probability > 0 and rng.random() < self.probability
-        )
+        if self.every is None and self.probability <= 0:
+            hit = True  # add(Fault.X, method=..., times=2): the next two matching calls
+        else:
+            hit = (self.every is not None and self.seen % self.every == 0) or (
+                self.probability > 0 and rng.random() < self.probability
+            )
         if hit:
             self.fired += 1
         return hit

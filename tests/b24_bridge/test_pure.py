@@ -294,3 +294,15 @@ def test_public_api_is_pinned() -> None:
     )
     for name in b24_bridge.__all__:
         assert getattr(b24_bridge, name) is not None
+
+
+def test_fault_rule_with_only_method_and_times_fires_on_the_next_matching_calls() -> None:
+    """Fault injection knobs (issue 4): ``add(fault, method=..., times=2)`` means the next two calls
+    of that method (a regression: such a rule never fired)."""
+    from b24_bridge.fake.faults import Fault, FaultPlan
+
+    plan = FaultPlan()
+    first = next(iter(Fault))
+    plan.add(first, method="crm.item.add", times=2)
+    picked = [plan.pick(m) for m in ("crm.item.list", "crm.item.add", "crm.item.add", "crm.item.add")]
+    assert picked == [None, first, first, None]
