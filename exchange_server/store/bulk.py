@@ -67,8 +67,14 @@ class Bulk:
         return bulk
 
     @property
-    def is_postgresql(self) -> bool:
-        return self._pg
+    def snapshot_is_locked(self) -> bool:
+        """Whether what this transaction read cannot be changed by another writer before it commits.
+
+        True on SQLite: every transaction starts with ``BEGIN IMMEDIATE`` (``db.engine``), so it holds
+        the database's write lock from its first statement. False on PostgreSQL (read committed):
+        another transaction may insert a row this one has just found missing.
+        """
+        return not self._pg
 
     # --- reading -------------------------------------------------------------------------------
 

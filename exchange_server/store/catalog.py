@@ -167,13 +167,23 @@ def _overwritten(columns: Sequence[str], consts: dict[str, Any]) -> list[str]:
     return [c for c in (*columns, *consts) if c not in ("id", "created_at")]
 
 
-async def _replace_children(bulk: Bulk, kind: Kind, rows: Sequence[EntityRow]) -> None:
-    # Every written parent, not only those stored before this batch: a concurrent import (another
-    # 1C node) may have inserted the same new entity and its children since our select; our upsert
-    # waited for that transaction to commit, so its children are visible to the delete now.
-    written = [r.id for r in rows]
+def _maybe_stored(bulk: Bulk, ids: Iterable[str], stored: dict[str, _Stored]) -> list[str]:
+    """The parents whose child rows may exist: those stored before this batch; on PostgreSQL all.
+
+    There a concurrent import (another 1C node) may have inserted the same new entity and its children
+    since our select; our upsert waited for that transaction to commit, so the delete sees them now.
+    """
+    if bulk.snapshot_is_locked:
+        return [i for i in ids if i in stored]
+    return list(ids)
+
+
+async def _replace_children(
+    bulk: Bulk, kind: Kind, rows: Sequence[EntityRow], stored: dict[str, _Stored]
+) -> None:
+    stale = _maybe_stored(bulk, (r.id for r in rows), stored)
     for child, parent_key in CHILD_TABLES.get(kind, ()):
-        await bulk.delete_in(child, parent_key, written)
+        await bulk.delete_in(child, parent_key, stale)
         fresh = [c for r in rows for c in r.children.get(child.name, ())]
         await bulk.insert(child, CHILD_COLUMNS[child.name], fresh)
 
@@ -209,7 +219,7 @@ async def write_entities(
             keys=("id",),
             update=_overwritten(columns, consts),
         )
-        await _replace_children(bulk, kind, changed)
+        await _replace_children(bulk, kind, changed, stored)
     # Unchanged: only marked as seen in this package (and brought back if a sweep had hidden them).
     await bulk.update(table, ("id", "active"), touched, consts={"last_seen_package": package_id})
     return BatchResult(written=len(changed), skipped=len(batch) - len(changed))
@@ -271,13 +281,12 @@ async def write_offers(
         await bulk.insert(table, columns, group, consts=consts, keys=("id",), update=update)
     for columns, group in updates.items():
         await bulk.update(table, columns, group, consts={"last_seen_package": package_id})
-    # Replaced for every written offer, stored before or not (see _replace_children).
-    await bulk.delete_in(_OFFER_PRICES, "offer_id", [r.id for r in prices])
+    await bulk.delete_in(_OFFER_PRICES, "offer_id", _maybe_stored(bulk, (r.id for r in prices), stored))
     await bulk.insert(
         _OFFER_PRICES, PRICE_COLUMNS, [p for r in prices for p in r.prices or ()], consts={"updated_at": now}
     )
     per_warehouse = [r for r in stock if r.stock is not None]
-    await bulk.delete_in(_OFFER_STOCK, "offer_id", [r.id for r in per_warehouse])
+    await bulk.delete_in(_OFFER_STOCK, "offer_id", _maybe_stored(bulk, (r.id for r in per_warehouse), stored))
     await bulk.insert(
         _OFFER_STOCK,
         STOCK_COLUMNS,
