@@ -18,6 +18,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from b24_bridge.invoices.settings import InvoiceSettings
 from exchange_server.settings import Settings
 
 __all__ = ["DEFAULT_OUTPUT", "configuration_markdown", "register"]
@@ -140,7 +141,30 @@ def configuration_markdown(model: type[BaseModel] = Settings) -> str:
                 f"| `{name}` | {_cell(_type_name(field.annotation))}{_cell(_limits(field))} | "
                 f"{_cell(_default(field))} | {_cell(field.description or '')} |"
             )
+    lines += _invoice_section()
     return "\n".join(lines) + "\n"
+
+
+def _invoice_section() -> list[str]:
+    """The invoice sync's settings: environment variables only (their own model, prefix CML_B24_)."""
+    model = InvoiceSettings
+    prefix = str(model.model_config.get("env_prefix", ""))
+    lines = [
+        "",
+        "## Invoice sync settings (environment only)",
+        "",
+        "Read from the environment by the invoice sync (`b24_bridge.invoices.settings`), "
+        "not from the TOML file.",
+        "",
+        "| Environment variable | Type | Default | Meaning |",
+        "|---|---|---|---|",
+    ]
+    for name, field in model.model_fields.items():
+        lines.append(
+            f"| `{prefix}{name.upper()}` | {_cell(_type_name(field.annotation))}{_cell(_limits(field))} | "
+            f"{_cell(_default(field))} | {_cell(field.description or '')} |"
+        )
+    return lines
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -23,14 +23,24 @@ __all__ = ["InvoiceSettings"]
 class InvoiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CML_B24_", extra="ignore", frozen=True)
 
-    webhook_url: str | None = Field(default=None, description="Incoming webhook of the portal.")
-    invoice_api: Literal["smart", "legacy"] = Field(default="smart")
-    application_token: SecretStr | None = Field(default=None, description="Expected auth[application_token].")
-    poll_seconds: float = Field(default=60.0, gt=0, le=3600)
-    status_map_file: Path | None = None
-    require_requisites: bool = True
-    create_from_1c: bool = True
-    number_prefix: str = ""
+    webhook_url: str | None = Field(
+        default=None, description="Incoming webhook of the portal (the same variable as the goods push)."
+    )
+    invoice_api: Literal["smart", "legacy"] = Field(
+        default="smart", description="Smart invoices (crm.item, entityTypeId 31) or legacy crm.invoice."
+    )
+    application_token: SecretStr | None = Field(
+        default=None, description="The portal's application_token; every event must carry it."
+    )
+    poll_seconds: float = Field(
+        default=60.0, gt=0, le=3600, description="Safety-net poll of changed invoices (seconds)."
+    )
+    status_map_file: Path | None = Field(
+        default=None, description="JSON status map loaded into the database when it holds none."
+    )
+    require_requisites: bool = Field(default=True, description="Only companies with an ИНН go to 1C.")
+    create_from_1c: bool = Field(default=True, description="Orders created in 1C create invoices.")
+    number_prefix: str = Field(default="", description="Prefix of the order number 1C sees.")
 
     @property
     def enabled(self) -> bool:
