@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from commerceml import _values
-from commerceml._convert.base import LOCAL, Element, dec, flag, flatten, keep_extra, read_value, require
+from commerceml._convert.base import LOCAL, Element, T, dec, flag, flatten, keep_extra, read_value, require
 from commerceml._convert.catalog import warehouse
 from commerceml._convert.parties import counterparty
 from commerceml._convert.parts import (
@@ -68,6 +69,20 @@ def order_line(el: Element, path: str) -> OrderLine:
     return OrderLine(require(lid, el, path, "Товар документа"), **values, extra=tuple(extra))
 
 
+def _items(
+    el: Element, item: str, convert: Callable[[Element, str], T], path: str, extra: list[tuple[str, str]]
+) -> list[T]:
+    """The ``item`` children of a document's list, converted with their numbered paths; anything
+    else in the list is kept in the document's ``extra``."""
+    result: list[T] = []
+    for child in el:
+        if LOCAL[child.tag] == item:
+            result.append(convert(child, f"{path}/{item}[{len(result) + 1}]"))
+        else:
+            keep_extra(child, LOCAL[el.tag], extra)
+    return result
+
+
 def document(el: Element, path: str, container: int | None) -> Document:
     did = ""
     values: dict[str, Any] = {}
@@ -108,33 +123,15 @@ def document(el: Element, path: str, container: int | None) -> Document:
         elif tag == "Комментарий":
             values["comment"] = (child.text or "").strip() or None
         elif tag == "Контрагенты":
-            index = 0
-            for item in child:
-                if LOCAL[item.tag] == "Контрагент":
-                    index += 1
-                    parties.append(counterparty(item, f"{path}/Контрагенты/Контрагент[{index}]"))
-                else:
-                    keep_extra(item, tag, extra)
+            parties.extend(_items(child, "Контрагент", counterparty, f"{path}/{tag}", extra))
         elif tag == "Налоги":
             values["taxes"] = tax_sums(child, f"{path}/Налоги", extra)
         elif tag == "Скидки":
             values["discounts"] = discounts(child, f"{path}/Скидки", extra)
         elif tag == "Склады":
-            index = 0
-            for item in child:
-                if LOCAL[item.tag] == "Склад":
-                    index += 1
-                    stores.append(warehouse(item, f"{path}/Склады/Склад[{index}]"))
-                else:
-                    keep_extra(item, tag, extra)
+            stores.extend(_items(child, "Склад", warehouse, f"{path}/{tag}", extra))
         elif tag == "Товары":
-            index = 0
-            for item in child:
-                if LOCAL[item.tag] == "Товар":
-                    index += 1
-                    lines.append(order_line(item, f"{path}/Товары/Товар[{index}]"))
-                else:
-                    keep_extra(item, tag, extra)
+            lines.extend(_items(child, "Товар", order_line, f"{path}/{tag}", extra))
         elif tag == "ЗначенияРеквизитов":
             values["requisites"] = requisites(child, extra)
         elif isinstance(child.tag, str):
