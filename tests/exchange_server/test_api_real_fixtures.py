@@ -13,12 +13,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from commerceml.model import Offer, Product
-from commerceml.reader import iter_file
 from exchange_server.api import setup_api
 from exchange_server.importer import CatalogImporter
 from exchange_server.keys import SESSIONMAKER
 from tests.exchange_server.conftest import REAL_FIXTURES, real_fixture
+from tests.exchange_server.e2e_support import expected_catalog
 
 Maker = async_sessionmaker[AsyncSession]
 Client = TestClient[web.Request, web.Application]
@@ -47,32 +46,6 @@ async def _client(aiohttp_client: Any, maker: Maker) -> Client:
     return client
 
 
-def _expected(paths: list[Path]) -> tuple[dict[str, Product], dict[str, dict[str, Any]]]:
-    """Products and the merged offer parts (prices / stock / quantity) the files define, last wins."""
-    products: dict[str, Product] = {}
-    offers: dict[str, dict[str, Any]] = {}
-    for path in paths:
-        for entity in iter_file(path):
-            if isinstance(entity, Product):
-                products[entity.id] = entity
-            elif isinstance(entity, Offer):
-                key = entity.product_id if entity.characteristic_id is None else entity.id
-                state = offers.setdefault(key, {"product_id": entity.product_id})
-                if entity.prices is not None:
-                    state["prices"] = {p.price_type_id: p.value for p in entity.prices}
-                if entity.stock is not None:
-                    totals: dict[str, Decimal] = {}
-                    for s in entity.stock:
-                        totals[s.warehouse_id] = totals.get(s.warehouse_id, Decimal(0)) + s.quantity
-                    state["stock"] = totals
-                    state["quantity"] = (
-                        entity.quantity if entity.quantity is not None else sum(totals.values())
-                    )
-                elif entity.quantity is not None:
-                    state["quantity"] = entity.quantity
-    return products, offers
-
-
 async def _import_and_check(
     aiohttp_client: Any, maker: Maker, names: tuple[str, ...], tmp_path: Path
 ) -> None:
@@ -81,7 +54,7 @@ async def _import_and_check(
     for path in paths:
         await importer.import_file(path, package_id="real", base_dir=REAL_FIXTURES)
     finished = await importer.finish_package("real", deactivate_unseen=False)
-    products, offers = _expected(paths)
+    products, offers = expected_catalog(paths)
     client = await _client(aiohttp_client, maker)
 
     listing = await (await client.get("/api/products", params={"limit": 1000})).json()
