@@ -145,6 +145,14 @@ def owner(world: synth.World) -> etree._Element:
     return node
 
 
+def _identify(node: etree._Element, ident: str, *, versioned: bool) -> None:
+    """``Ид``, then (3.1) the ``НомерВерсии`` and ``ПометкаУдаления`` every classifier entity carries."""
+    sub(node, "Ид", ident)
+    if versioned:
+        sub(node, "НомерВерсии", CLASSIFIER_VERSION)
+        sub(node, "ПометкаУдаления", "false")
+
+
 def groups(world: synth.World, *, versioned: bool) -> etree._Element:
     """``Группы`` with the nesting of ``world.groups`` (parents come first)."""
     top = el("Группы")
@@ -158,10 +166,7 @@ def groups(world: synth.World, *, versioned: bool) -> etree._Element:
         else:
             container = lists[group.parent] = sub(nodes[group.parent], "Группы")
         node = sub(container, "Группа")
-        sub(node, "Ид", group.id)
-        if versioned:
-            sub(node, "НомерВерсии", CLASSIFIER_VERSION)
-            sub(node, "ПометкаУдаления", "false")
+        _identify(node, group.id, versioned=versioned)
         sub(node, "Наименование", group.name)
         nodes.append(node)
     return top
@@ -171,10 +176,7 @@ def properties(world: synth.World, *, versioned: bool) -> etree._Element:
     top = el("Свойства")
     for prop in world.properties:
         node = sub(top, "Свойство")
-        sub(node, "Ид", prop.id)
-        if versioned:
-            sub(node, "НомерВерсии", CLASSIFIER_VERSION)
-            sub(node, "ПометкаУдаления", "false")
+        _identify(node, prop.id, versioned=versioned)
         sub(node, "Наименование", prop.name)
         sub(node, "ТипЗначений", prop.value_type)
         if prop.variants:
@@ -191,10 +193,7 @@ def price_types(world: synth.World, *, versioned: bool) -> etree._Element:
     top = el("ТипыЦен")
     for price_type in world.price_types:
         node = sub(top, "ТипЦены")
-        sub(node, "Ид", price_type.id)
-        if versioned:
-            sub(node, "НомерВерсии", CLASSIFIER_VERSION)
-            sub(node, "ПометкаУдаления", "false")
+        _identify(node, price_type.id, versioned=versioned)
         sub(node, "Наименование", price_type.name)
         sub(node, "Валюта", price_type.currency)
         tax = sub(node, "Налог")
@@ -207,10 +206,7 @@ def warehouses(world: synth.World, *, versioned: bool) -> etree._Element:
     top = el("Склады")
     for warehouse in world.warehouses:
         node = sub(top, "Склад")
-        sub(node, "Ид", warehouse.id)
-        if versioned:
-            sub(node, "НомерВерсии", CLASSIFIER_VERSION)
-            sub(node, "ПометкаУдаления", "false")
+        _identify(node, warehouse.id, versioned=versioned)
         sub(node, "Наименование", warehouse.name)
         address = sub(node, "Адрес")
         sub(address, "Представление", warehouse.address)
