@@ -172,7 +172,9 @@ def new_element(call: Call, kind_type: int, iblock: int, fields: Mapping[str, An
         if parent is None or parent["iblockId"] != PRODUCT_IBLOCK:
             raise _catalog_error("0", f"Parent product {fields.get('parentId')} does not exist")
         row["parentId"] = parent["id"]
-        if parent["type"] == 6:
+        if parent["type"] in (1, 6):
+            # A simple product (or a parent without variations) becomes a parent with variations
+            # the moment a variation is attached, as the real portal does (bitrix24.md §3.5).
             parent["type"] = 3
     call.portal.state.t("element").insert(row)
     _emit(call, row, "ADD")

@@ -305,6 +305,15 @@ def productsection_list(call: Call) -> Result:
 
 # -- price types and prices ---------------------------------------------------------------------
 
+def _price_type_validate(call: Call, row: dict[str, Any]) -> None:
+    """One base price type: making a type the base demotes the previous one (like the real portal)."""
+    row["base"] = yn(row.get("base"), "N")
+    if row["base"] == "Y":
+        for other in call.portal.state.t("pricetype"):
+            if other.get("id") != row.get("id") and other.get("base") == "Y":
+                other["base"] = "N"
+
+
 _crud(
     "catalog.priceType",
     "pricetype",
@@ -313,7 +322,38 @@ _crud(
     writable=("name", "base", "sort", "xmlId"),
     required=("name",),
     defaults={"base": "N", "sort": 100, "xmlId": None},
+    validate=_price_type_validate,
     missing="Price type does not exist",
+)
+
+
+# -- product properties (catalog.productProperty.*) ----------------------------------------------
+
+
+def _property_validate(call: Call, row: dict[str, Any]) -> None:
+    if to_int(row.get("iblockId")) not in (PRODUCT_IBLOCK, OFFERS_IBLOCK):
+        raise _err("200040300000", f"Iblock {row.get('iblockId')} is not a trade catalog")
+    row["iblockId"] = to_int(row["iblockId"])
+    if str(row.get("propertyType") or "S") not in ("S", "N", "L", "F", "E", "G"):
+        raise _err("0", f"Unknown property type {row.get('propertyType')!r}")
+    code = row.get("code")
+    if code and any(
+        p.get("code") == code and p["iblockId"] == row["iblockId"] and p.get("id") != row.get("id")
+        for p in call.portal.state.t("productproperty")
+    ):
+        raise _err("0", f"Property with code {code} already exists in iblock {row['iblockId']}")
+
+
+_crud(
+    "catalog.productProperty",
+    "productproperty",
+    "productProperty",
+    "productProperties",
+    writable=("iblockId", "name", "code", "propertyType", "multiple", "active", "sort", "xmlId"),
+    required=("iblockId", "name"),
+    defaults={"propertyType": "S", "multiple": "N", "active": "Y", "sort": 500, "code": None, "xmlId": None},
+    validate=_property_validate,
+    missing="Property does not exist",
 )
 
 

@@ -60,6 +60,7 @@ TABLES = (
     "status",
     "multifield",
     "address",
+    "productproperty",
 )
 
 
