@@ -322,6 +322,17 @@ def event_get(call: Call) -> list[dict[str, Any]]:
     return out
 
 
+@method("event.test", scope="basic", app_only=True)
+def event_test(call: Call) -> int:
+    """``ONAPPTEST`` to the calling application's own handlers; ``data`` carries the call's parameters."""
+    hub = _hub(call)
+    data = {"QUERY": {str(k): v for k, v in call.params.items()}}
+    for row in call.portal.state.t("handler"):
+        if row["app"] == call.auth.key and row["event"] == "ONAPPTEST" and not row["offline"]:
+            hub._enqueue(row, "ONAPPTEST", data, call.now, _TTL)
+    return 1
+
+
 @method("events", scope="basic", app_only=True)
 def events_list(call: Call) -> list[str]:
     return sorted(EVENT_NAMES)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from b24_bridge.fake import catalog, crm_items, crm_legacy, events  # noqa: F401  (register methods)
+from b24_bridge.fake import catalog, crm_items, crm_legacy, events, users  # noqa: F401  (register methods)
 from b24_bridge.fake.batch import run_batch
 from b24_bridge.fake.events import EventHub
 from b24_bridge.fake.faults import Fault, FaultPlan

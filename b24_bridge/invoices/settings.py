@@ -6,7 +6,9 @@ the contract: ``CML_B24_WEBHOOK_URL`` (shared with the goods push), ``CML_B24_IN
 ``CML_B24_POLL_SECONDS`` (the safety-net poll, default 60), ``CML_B24_STATUS_MAP_FILE`` (JSON status
 map loaded into the database when it holds none), ``CML_B24_REQUIRE_REQUISITES`` (only companies with
 an ИНН go to 1C), ``CML_B24_CREATE_FROM_1C`` (orders created in 1C create invoices),
-``CML_B24_NUMBER_PREFIX`` (prefix of the order number 1C sees).
+``CML_B24_NUMBER_PREFIX`` (prefix of the order number 1C sees), ``CML_B24_PUBLIC_URL`` and
+``CML_B24_BIND_EVENTS`` (event handlers bound at start with an OAuth application),
+``CML_B24_ARTICLE_PROPERTY`` (the product field with the article, for products not from 1C).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["InvoiceSettings"]
@@ -41,6 +43,28 @@ class InvoiceSettings(BaseSettings):
     require_requisites: bool = Field(default=True, description="Only companies with an ИНН go to 1C.")
     create_from_1c: bool = Field(default=True, description="Orders created in 1C create invoices.")
     number_prefix: str = Field(default="", description="Prefix of the order number 1C sees.")
+    public_url: str | None = Field(
+        default=None,
+        description="Public base URL of this server as the portal reaches it (https://host); with an OAuth "
+        "application the invoice events are bound to <public_url>/b24/events at start.",
+    )
+    bind_events: bool = Field(
+        default=True, description="Bind the invoice events with event.bind at start (OAuth application only)."
+    )
+    article_property: str | None = Field(
+        default=None,
+        description="Product field holding the article (PROPERTY_N or propertyN), for products without a "
+        "1C Ид; default: the goods push's [b24] article_property.",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        from b24_bridge.invoices.binding import handler_url
+
+        if value:
+            handler_url(value)
+        return value or None
 
     @property
     def enabled(self) -> bool:

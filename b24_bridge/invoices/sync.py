@@ -25,6 +25,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from b24_bridge.client import B24Client
 from b24_bridge.errors import B24Error
-from b24_bridge.invoices import store
+from b24_bridge.invoices import binding, store
 from b24_bridge.invoices.companies import CompanyResolver
 from b24_bridge.invoices.mapping import (
     InvoiceSnapshot,
@@ -55,6 +56,7 @@ __all__ = ["InvoiceSync", "SyncReport", "document_hash"]
 
 log = logging.getLogger(__name__)
 POLL_KEY: Final = "invoices.poll"
+TOKEN_KEY: Final = "invoices.application_token"
 POLL_OVERLAP: Final = dt.timedelta(seconds=5)
 SYSTEM: Final = "system"
 
@@ -99,6 +101,9 @@ class InvoiceSync:
         self._events: asyncio.Queue[int] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self.last_poll: dt.datetime | None = None
+        self.learned_token: str | None = None  # the portal's application_token, verified by event.test
+        self.binding: binding.BindReport | None = None
+        self.events_note: str | None = None  # why events are not bound from here, when they are not
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -114,6 +119,8 @@ class InvoiceSync:
             async with self.sessionmaker.begin() as session:
                 await store.save_map(session, stored, who=SYSTEM)
         self.status_map = stored
+        async with self.sessionmaker() as session:
+            self.learned_token = await store.get_bookmark(session, TOKEN_KEY)
 
     def _initial_map(self) -> StatusMap:
         path: Path | None = self.settings.status_map_file
@@ -124,6 +131,7 @@ class InvoiceSync:
     async def start(self, *, poll: bool = True) -> None:
         """Load, then run the event worker and (unless ``poll`` is off) the safety-net poll."""
         await self.load()
+        await self.bind_events()
         if poll:
             self._tasks.append(asyncio.create_task(self._poll_loop(), name="invoices-poll"))
         self._tasks.append(asyncio.create_task(self._event_loop(), name="invoices-events"))
@@ -135,6 +143,66 @@ class InvoiceSync:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+
+    # -- portal events ---------------------------------------------------------------------------
+
+    async def bind_events(self) -> None:
+        """Bind the invoice events to ``CML_B24_PUBLIC_URL`` (OAuth only); never fails the start."""
+        settings = self.settings
+        self.binding = None
+        if not settings.bind_events:
+            self.events_note = "binding turned off (CML_B24_BIND_EVENTS=false)"
+            return
+        if self.client.oauth is None:
+            self.events_note = binding.webhook_advice(settings.public_url, settings.invoice_api)
+            log.info("invoice events: %s", self.events_note)
+            return
+        if not settings.public_url:
+            self.events_note = "CML_B24_PUBLIC_URL is not set: no handler bound, the poll alone finds changes"
+            log.warning("invoice events: %s", self.events_note)
+            return
+        try:
+            self.binding = await binding.bind(
+                self.client, public_url=settings.public_url, entity=settings.invoice_api
+            )
+        except B24Error as exc:
+            self.events_note = f"binding the invoice events failed ({exc}); the poll alone finds changes"
+            log.warning("invoice events: %s", self.events_note)
+            self.warnings.append(self.events_note)
+            return
+        self.events_note = None
+
+    def expected_token(self) -> str | None:
+        """The application token events must carry: the configured one, else the one verified."""
+        configured = self.settings.application_token
+        return configured.get_secret_value() if configured is not None else self.learned_token
+
+    async def accept_test(self, nonce: str | None, token: str) -> bool:
+        """An ``ONAPPTEST`` is genuine when it carries our ``event.test`` nonce: its token is the portal's."""
+        pending = self.binding.nonce if self.binding is not None else None
+        if not pending or not nonce or not token:
+            return False
+        if not secrets.compare_digest(nonce.encode(), pending.encode()):
+            return False
+        assert self.binding is not None
+        self.binding.nonce = None
+        configured = self.settings.application_token
+        if configured is not None:
+            if not secrets.compare_digest(token.encode(), configured.get_secret_value().encode()):
+                message = (
+                    "CML_B24_APPLICATION_TOKEN differs from the portal's application token (verified with "
+                    "event.test): portal events are refused until the setting is corrected"
+                )
+                log.error(message)
+                self.warnings.append(message)
+            else:
+                log.info("application token verified with event.test")
+            return True
+        async with self.sessionmaker.begin() as session:
+            await store.set_bookmark(session, TOKEN_KEY, token)
+        self.learned_token = token
+        log.info("application token received through event.test and stored")
+        return True
 
     # -- status map ------------------------------------------------------------------------------
 

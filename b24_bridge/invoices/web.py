@@ -16,6 +16,7 @@ unless a client factory is given, as the tests do).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -26,10 +27,13 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from b24_bridge.client import B24Client
-from b24_bridge.invoices import store
+from b24_bridge.invoices import binding, store
+from b24_bridge.invoices.binding import EVENTS_PATH, TEST_EVENT, nonce_of
 from b24_bridge.invoices.settings import InvoiceSettings
 from b24_bridge.invoices.statusmap import StatusMap
 from b24_bridge.invoices.sync import InvoiceSync
+from b24_bridge.sync.access import open_client
+from exchange_server.admin import SETTINGS
 from exchange_server.commands import decode_basic
 from exchange_server.handlers import ORDER_HOOKS
 from exchange_server.keys import SESSIONMAKER
@@ -38,9 +42,8 @@ __all__ = ["EVENTS_PATH", "INVOICE_SYNC", "add_invoice_service", "setup_invoices
 
 log = logging.getLogger(__name__)
 INVOICE_SYNC = web.AppKey("invoice_sync", InvoiceSync)
-EVENTS_PATH: Final = "/b24/events"
-SMART_EVENTS: Final = frozenset({"ONCRMDYNAMICITEMADD", "ONCRMDYNAMICITEMUPDATE"})
-LEGACY_EVENTS: Final = frozenset({"ONCRMINVOICEADD", "ONCRMINVOICEUPDATE", "ONCRMINVOICESETSTATUS"})
+SMART_EVENTS: Final = frozenset(binding.SMART_EVENTS)
+LEGACY_EVENTS: Final = frozenset(binding.LEGACY_EVENTS)
 ClientFactory = Callable[[aiohttp.ClientSession], B24Client]
 
 
@@ -57,12 +60,17 @@ def _sync(request: web.Request) -> InvoiceSync:
 async def events(request: web.Request) -> web.Response:
     sync = _sync(request)
     form = await request.post()
-    expected = sync.settings.application_token
     token = str(form.get("auth[application_token]", ""))
-    if expected is None or not secrets.compare_digest(token.encode(), expected.get_secret_value().encode()):
+    name = str(form.get("event", "")).upper()
+    if name == TEST_EVENT:  # the answer to our event.test: proves the token (binding.py)
+        if await sync.accept_test(nonce_of(form), token):
+            return web.json_response({"ok": True})
+        log.warning("ONAPPTEST refused: not the nonce of our event.test")
+        return web.json_response({"error": "unexpected ONAPPTEST"}, status=403)
+    expected = sync.expected_token()
+    if expected is None or not secrets.compare_digest(token.encode(), expected.encode()):
         log.warning("event %r refused: wrong application_token", form.get("event"))
         return web.json_response({"error": "wrong application_token"}, status=403)
-    name = str(form.get("event", "")).upper()
     wanted = SMART_EVENTS if sync.settings.invoice_api == "smart" else LEGACY_EVENTS
     if name in wanted:
         entity_type = str(form.get("data[FIELDS][ENTITY_TYPE_ID]", "31"))
@@ -138,6 +146,13 @@ async def invoice_status(request: web.Request) -> web.Response:
             "poll_seconds": sync.settings.poll_seconds,
             "pending_from_1c": pending,
             "warnings": sync.warnings[-50:],
+            "events": {
+                "binding": sync.binding.as_json() if sync.binding is not None else None,
+                "note": sync.events_note,
+                "token": "configured"
+                if sync.settings.application_token is not None
+                else ("verified" if sync.learned_token else "missing"),
+            },
         }
     )
 
@@ -156,7 +171,9 @@ def setup_invoices(
     app.router.add_put("/api/status-map", put_status_map)
     app.router.add_get("/api/invoices/waiting", waiting_invoices)
     app.router.add_get("/api/invoices/status", invoice_status)
-    if settings.enabled or client_factory is not None:
+    server = app.get(SETTINGS)
+    oauth = server is not None and server.b24_webhook_url is None and server.b24_oauth_client_id is not None
+    if settings.enabled or client_factory is not None or oauth:
         add_invoice_service(app, settings=settings, client_factory=client_factory, background=background)
 
 
@@ -173,13 +190,25 @@ def add_invoice_service(
     """
 
     async def service(app: web.Application) -> AsyncIterator[None]:
-        async with aiohttp.ClientSession() as http:
+        server = app.get(SETTINGS)
+        wanted = settings
+        if wanted.article_property is None and server is not None and server.b24.article_property:
+            wanted = wanted.model_copy(update={"article_property": server.b24.article_property})
+        async with contextlib.AsyncExitStack() as stack:
             if client_factory is not None:
-                client = client_factory(http)
-            else:
-                assert settings.webhook_url is not None
-                client = B24Client.for_webhook(http, settings.webhook_url)
-            sync = InvoiceSync(app[SESSIONMAKER], client, settings)
+                client = client_factory(await stack.enter_async_context(aiohttp.ClientSession()))
+            elif wanted.webhook_url is not None:
+                http = await stack.enter_async_context(aiohttp.ClientSession())
+                client = B24Client.for_webhook(http, wanted.webhook_url)
+            else:  # the OAuth application of the server settings (CML_B24_OAUTH_*)
+                assert server is not None
+                opened = await stack.enter_async_context(open_client(server))
+                if opened is None:
+                    log.warning("invoice sync idle: no portal configured")
+                    yield
+                    return
+                client = opened
+            sync = InvoiceSync(app[SESSIONMAKER], client, wanted)
             await sync.start(poll=background)
             app[INVOICE_SYNC] = sync
             app[ORDER_HOOKS] = sync

@@ -6,14 +6,16 @@ configuration); :func:`open_client` builds the client at run time. Neither set: 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
+from b24_bridge.auth import TokenSaver
 from b24_bridge.ratelimit import Limits
-from b24_bridge.transport import TokenSet, parse_webhook_url
+from b24_bridge.transport import TokenEndpoint, TokenSet, parse_webhook_url
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "IDLE_MESSAGE",
     "PortalSettings",
+    "SharedTokenFile",
     "check_portal_settings",
     "check_webhook_url",
     "describe",
@@ -97,6 +100,35 @@ def describe(settings: PortalSettings) -> str | None:
     return None
 
 
+_FILE_LOCKS: dict[Path, asyncio.Lock] = {}
+
+
+class SharedTokenFile:
+    """A token endpoint shared through the tokens file by every client of this process.
+
+    The goods push and the invoice sync each open a client on the same OAuth installation. Bitrix24
+    rotates the refresh token on every refresh, so the second client refreshing with the token the
+    first one already used would get ``invalid_grant``. Here a refresh first re-reads the file under
+    a lock per file: when it holds a newer refresh token, those tokens are taken instead.
+    """
+
+    def __init__(self, inner: TokenEndpoint, path: Path, save: TokenSaver) -> None:
+        self.inner = inner
+        self.path = path
+        self.save = save
+
+    async def refresh(self, refresh_token: str) -> TokenSet:
+        lock = _FILE_LOCKS.setdefault(self.path.resolve(), asyncio.Lock())
+        async with lock:
+            if self.path.is_file():
+                saved = TokenSet.from_json(json.loads(self.path.read_text(encoding="utf-8")))
+                if saved.access_token and saved.refresh_token != refresh_token:
+                    return saved
+            fresh = await self.inner.refresh(refresh_token)
+            await self.save(fresh)  # before the lock is released: the next one reads it
+            return fresh
+
+
 @asynccontextmanager
 async def open_client(settings: PortalSettings) -> AsyncIterator[B24Client | None]:
     """A client of the configured portal inside its own aiohttp session; ``None`` when none is set."""
@@ -134,15 +166,17 @@ async def open_client(settings: PortalSettings) -> AsyncIterator[B24Client | Non
             temp.chmod(0o600)
             temp.replace(store)
 
-        client = B24Client.for_oauth(
+        from b24_bridge.auth import OAuthSession
+        from b24_bridge.http import AiohttpTokenEndpoint, AiohttpTransport
+
+        endpoint = AiohttpTokenEndpoint(
             http,
-            tokens,
-            client_id=settings.b24_oauth_client_id,
-            client_secret=settings.b24_oauth_client_secret.get_secret_value(),
-            oauth_url=settings.b24_oauth_server_url,
-            on_refresh=save,
-            limits=limits,
+            settings.b24_oauth_client_id,
+            settings.b24_oauth_client_secret.get_secret_value(),
+            url=settings.b24_oauth_server_url,
         )
+        oauth = OAuthSession(tokens, SharedTokenFile(endpoint, store, save), on_refresh=save)
+        client = B24Client(AiohttpTransport(http, tokens.client_endpoint), oauth=oauth, limits=limits)
         if client.oauth is not None and not tokens.access_token:
             await client.oauth.refresh("")
         yield client
