@@ -44,6 +44,7 @@ __all__ = [
     "OneCFacts",
     "UpdatePlan",
     "export_blocker",
+    "manager_email",
     "new_invoice_fields",
     "plan_update",
     "read_facts",
@@ -65,6 +66,10 @@ _TRUE: Final = frozenset({"true", "истина", "1", "да", "y", "yes"})
 _STATUS: Final = re.compile(r"^\s*\[([^\]]+)\]\s*(.*)$")
 _CURRENCIES: Final = {"руб": "RUB", "руб.": "RUB", "643": "RUB", "rub": "RUB", "usd": "USD", "eur": "EUR"}
 TWO: Final = Decimal("0.01")
+MANAGER: Final = "Ответственный"
+MANAGER_EMAIL: Final = "Ответственный e-mail"
+_MANAGER_EMAILS: Final = (MANAGER_EMAIL, "Менеджер e-mail", "E-mail ответственного", "Email менеджера")
+_MANAGER_NAMES: Final = (MANAGER, "Менеджер")
 
 
 @dataclass(slots=True)
@@ -82,6 +87,8 @@ class InvoiceSnapshot:
     address: dict[str, Any] | None = None
     contact: dict[str, Any] | None = None
     product_xml_ids: dict[int, str] = field(default_factory=dict)
+    product_articles: dict[int, str] = field(default_factory=dict)  # products without a 1C Ид
+    manager: dict[str, Any] | None = None  # the responsible user (user.get: NAME, LAST_NAME, EMAIL)
 
 
 def _dec(value: Any) -> Decimal | None:
@@ -250,6 +257,7 @@ def to_document(
     share = _dec(item.get(status_map.rules.paid_share_field))
     if share is not None and share > 0:
         requisites.append(Requisite("Процент оплаты", (f"{share.normalize():f}",)))
+    requisites.extend(_manager_requisites(snapshot.manager))
     party = _counterparty(snapshot)
     begindate = _date(item.get("begindate")) or _date(item.get("createdTime"))
     taxes = _sum_taxes(lines)
@@ -269,6 +277,34 @@ def to_document(
         lines=lines,
         requisites=tuple(requisites),
     )
+
+
+def _manager_requisites(user: dict[str, Any] | None) -> list[Requisite]:
+    """``Ответственный`` (name) and ``Ответственный e-mail`` (the work e-mail 1C matches its user by)."""
+    if not user:
+        return []
+    email = str(user.get("EMAIL") or "").strip()
+    name = " ".join(str(user.get(k) or "").strip() for k in ("LAST_NAME", "NAME")).strip()
+    out = []
+    if name or email:
+        out.append(Requisite(MANAGER, (name or email,)))
+    if email:
+        out.append(Requisite(MANAGER_EMAIL, (email,)))
+    return out
+
+
+def manager_email(doc: Document) -> str | None:
+    """The e-mail of the responsible manager 1C names (``Ответственный e-mail``, or an e-mail as the
+    value of ``Ответственный``/``Менеджер``), or None."""
+    for name in _MANAGER_EMAILS:
+        value = (doc.requisite(name) or "").strip()
+        if "@" in value:
+            return value
+    for name in _MANAGER_NAMES:
+        value = (doc.requisite(name) or "").strip()
+        if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+            return value
+    return None
 
 
 def _row_key(row: dict[str, Any]) -> tuple[int, int]:
@@ -422,6 +458,7 @@ def plan_update(
     product_ids: dict[str, int],
     *,
     portal_changed: bool = False,
+    manager_id: int | None = None,
 ) -> UpdatePlan:
     """What to write to the invoice for 1C's document ``doc`` (see the module doc for the rules)."""
     plan = UpdatePlan()
@@ -465,6 +502,8 @@ def plan_update(
             _set(plan, item, rules.payment_number_field, facts.payment_number)
         if facts.payment_date:
             _set(plan, item, rules.payment_date_field, facts.payment_date)
+    if manager_id:
+        _set(plan, item, "assignedById", manager_id)
     if facts.shipped:
         if facts.shipment_date:
             _set(plan, item, rules.shipment_date_field, facts.shipment_date)
@@ -502,6 +541,7 @@ def new_invoice_fields(
     company_id: int | None,
     contact_id: int | None,
     category_id: int | None,
+    manager_id: int | None = None,
 ) -> dict[str, Any]:
     """``crm.item.add`` fields of an invoice for an order created in 1C (stage: the first mapped one)."""
     first = status_map.rows[0].stage if status_map.rows else (stages[0].id if stages else None)
@@ -525,4 +565,6 @@ def new_invoice_fields(
         fields["contactIds"] = [contact_id]
     if doc.comment:
         fields["comments"] = doc.comment
+    if manager_id:
+        fields["assignedById"] = manager_id
     return fields

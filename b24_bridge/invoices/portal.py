@@ -8,17 +8,21 @@ read and written through the same interface, converted to the smart field names.
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from b24_bridge.batch import BatchCommand
 from b24_bridge.client import B24Client
-from b24_bridge.errors import NotFound
+from b24_bridge.errors import AccessDenied, BatchError, NotFound
 from b24_bridge.invoices.mapping import InvoiceSnapshot
 from b24_bridge.invoices.statusmap import PortalStage, stages_from_statuses
 
-__all__ = ["InvoicePortal"]
+__all__ = ["InvoicePortal", "article_field"]
+
+log = logging.getLogger(__name__)
 
 SMART: Final = 31
 CHUNK: Final = 50
@@ -77,6 +81,26 @@ def legacy_to_item(row: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
+def article_field(value: str | None) -> str | None:
+    """The ``crm.product`` field of the article: ``property45`` / ``PROPERTY_45`` -> ``PROPERTY_45``.
+
+    ``auto``/``off`` (the goods push's own choices) or anything else: None (no article lookup).
+    """
+    text = (value or "").strip()
+    match = re.fullmatch(r"(?i)property_?(\d+)", text)
+    return f"PROPERTY_{match.group(1)}" if match else None
+
+
+def _property_value(value: Any) -> str | None:
+    """``PROPERTY_N`` of ``crm.product.list``: ``{"valueId", "value"}``, a list of them, or a scalar."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = value.get("value")
+    text = str(value).strip() if value not in (None, "") else ""
+    return text or None
+
+
 def legacy_row(row: dict[str, Any]) -> dict[str, Any]:
     out = {new: row.get(old) for old, new in _LEGACY_ROW.items() if old in row}
     rate = out.get("taxRate")
@@ -89,11 +113,21 @@ class InvoicePortal:
     """Invoice reads and writes for one portal (``entity``: ``smart`` or ``legacy``)."""
 
     def __init__(
-        self, client: B24Client, *, entity: str = "smart", cache_seconds: float = CACHE_SECONDS
+        self,
+        client: B24Client,
+        *,
+        entity: str = "smart",
+        cache_seconds: float = CACHE_SECONDS,
+        article_property: str | None = None,
     ) -> None:
         self.client = client
         self.entity = entity
         self.cache_seconds = cache_seconds
+        self.article_field = article_field(article_property)
+        self._articles: dict[int, str | None] = {}
+        self._users: dict[int, tuple[float, dict[str, Any] | None]] = {}
+        self._emails: dict[str, tuple[float, int | None]] = {}
+        self.users_readable = True  # False once the portal refused user.get (no "user" scope)
         self._companies: dict[
             int, tuple[float, dict[str, Any] | None, dict[str, Any] | None, dict[str, Any] | None]
         ]
@@ -197,10 +231,20 @@ class InvoicePortal:
             for contact_id in contacts:
                 self._contacts[contact_id] = (now, contact_rows.get(contact_id))
         if products:
-            product_rows = await self._by_ids("crm.product.list", products, ["ID", "XML_ID"])
+            select = ["ID", "XML_ID"] + ([self.article_field] if self.article_field else [])
+            product_rows = await self._by_ids("crm.product.list", products, select)
             for product_id in products:
                 row = product_rows.get(product_id)
                 self._xml_ids[product_id] = str(row["XML_ID"]) if row and row.get("XML_ID") else None
+                article = _property_value(row.get(self.article_field)) if row and self.article_field else None
+                self._articles[product_id] = article
+        users = sorted(
+            {int(s.item.get("assignedById") or 0) for s in snaps}
+            - {0}
+            - {k for k, v in self._users.items() if v[0] >= fresh}
+        )
+        if users and self.users_readable:
+            await self._load_users(users, now)
         for snap in snaps:
             company_id = int(snap.item.get("companyId") or 0)
             contact_id = int(snap.item.get("contactId") or 0)
@@ -209,11 +253,53 @@ class InvoicePortal:
             if snap.company is None and contact_id in self._contacts:
                 snap.contact = self._contacts[contact_id][1]
             snap.product_xml_ids = {}
+            snap.product_articles = {}
             for row in snap.rows:
                 product_id = int(row.get("productId") or 0)
                 xml_id = self._xml_ids.get(product_id)
                 if xml_id:
                     snap.product_xml_ids[product_id] = xml_id
+                elif self._articles.get(product_id):
+                    snap.product_articles[product_id] = str(self._articles[product_id])
+            manager = self._users.get(int(snap.item.get("assignedById") or 0))
+            snap.manager = manager[1] if manager is not None else None
+
+    async def _load_users(self, user_ids: Sequence[int], now: float) -> None:
+        """The responsible users (name, e-mail); a portal without the ``user`` scope: skipped, logged once."""
+        try:
+            answers = await self.client.call_many("user.get", [{"FILTER": {"ID": u}} for u in user_ids])
+        except BatchError as exc:
+            if not all(isinstance(e, AccessDenied) for e in exc.errors.values()):
+                raise
+            self._user_scope_missing(next(iter(exc.errors.values())))
+            return
+        for user_id, answer in zip(user_ids, answers, strict=True):
+            rows = _list(answer)
+            self._users[user_id] = (now, rows[0] if rows else None)
+
+    def _user_scope_missing(self, exc: Exception) -> None:
+        self.users_readable = False
+        log.warning("user.get refused (%s): managers are not matched by e-mail; grant the user scope", exc)
+
+    async def user_by_email(self, email: str) -> int | None:
+        """The active portal user whose e-mail is ``email`` (case-insensitive; lowest id), or None."""
+        key = email.strip().casefold()
+        now = time.monotonic()
+        cached = self._emails.get(key)
+        if cached is not None and cached[0] >= now - self.cache_seconds:
+            return cached[1]
+        if not self.users_readable:
+            return None
+        try:
+            flt = {"EMAIL": email.strip(), "ACTIVE": True}
+            rows = await self.client.list_all("user.get", {"FILTER": flt})
+        except AccessDenied as exc:
+            self._user_scope_missing(exc)
+            return None
+        ids = sorted(int(r["ID"]) for r in rows if str(r.get("EMAIL") or "").strip().casefold() == key)
+        found = ids[0] if ids else None
+        self._emails[key] = (now, found)
+        return found
 
     async def load(self, invoice_id: int) -> InvoiceSnapshot | None:
         """One invoice with its rows in one batch request (smart), completed from the caches."""

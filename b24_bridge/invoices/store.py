@@ -222,6 +222,26 @@ async def pending(session: AsyncSession, *, limit: int = 100) -> list[str]:
     return list(result.scalars())
 
 
+async def ids_by_article(session: AsyncSession, articles: list[str]) -> dict[str, str]:
+    """1C ``Ид`` of the catalog's products by article (from 1C's own catalog in our store).
+
+    Only articles that name exactly one live product; an article shared by several products is
+    ambiguous and left out (the line then goes to 1C without a 1C ``Ид``, as before).
+    """
+    products = cast(Table, tables.Product.__table__)
+    found: dict[str, set[str]] = {}
+    wanted = sorted(set(articles))
+    for start in range(0, len(wanted), 500):
+        result = await session.execute(
+            select(products.c.article, products.c.id).where(
+                products.c.article.in_(wanted[start : start + 500]), products.c.deleted.is_(False)
+            )
+        )
+        for article, product_id in result.all():
+            found.setdefault(str(article), set()).add(str(product_id))
+    return {article: next(iter(ids)) for article, ids in found.items() if len(ids) == 1}
+
+
 async def get_bookmark(session: AsyncSession, key: str) -> str | None:
     row = await session.get(SyncState, key)
     return None if row is None else row.value

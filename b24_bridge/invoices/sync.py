@@ -41,6 +41,7 @@ from b24_bridge.invoices.companies import CompanyResolver
 from b24_bridge.invoices.mapping import (
     InvoiceSnapshot,
     export_blocker,
+    manager_email,
     new_invoice_fields,
     plan_update,
     to_document,
@@ -91,7 +92,9 @@ class InvoiceSync:
         self.sessionmaker = sessionmaker
         self.client = client
         self.settings = settings
-        self.portal = InvoicePortal(client, entity=settings.invoice_api)
+        self.portal = InvoicePortal(
+            client, entity=settings.invoice_api, article_property=settings.article_property
+        )
         self.companies = CompanyResolver(client)
         self.status_map = StatusMap(entity=settings.invoice_api)
         self.stages: list[PortalStage] = []
@@ -292,6 +295,7 @@ class InvoiceSync:
         """Map and store many invoices in one transaction, each under its order's lock."""
         report = SyncReport()
         snaps = await self.portal.snapshots(items)
+        await self._resolve_articles(snaps)
         entity = self.settings.invoice_api
         async with self.sessionmaker() as session:
             links = await store.links_by_invoice(session, entity, [int(s.item["id"]) for s in snaps])
@@ -334,6 +338,20 @@ class InvoiceSync:
                             await save_orders(session, docs, source=FROM_SITE)
                         await store.put_links(session, new_links)
         return report
+
+    async def _resolve_articles(self, snaps: Sequence[InvoiceSnapshot]) -> None:
+        """Products not from 1C (no ``XML_ID``) get the 1C ``Ид`` of the catalog product with the article."""
+        articles = sorted({a for s in snaps for a in s.product_articles.values()})
+        if not articles:
+            return
+        async with self.sessionmaker() as session:
+            ids = await store.ids_by_article(session, articles)
+        for snap in snaps:
+            for product_id, article in snap.product_articles.items():
+                if article in ids:
+                    snap.product_xml_ids.setdefault(product_id, ids[article])
+                else:
+                    log.info("product %s (article %r) has no 1C Ид and no catalog match", product_id, article)
 
     def _decide(
         self,
@@ -454,12 +472,20 @@ class InvoiceSync:
         if link is not None and link.rows_hash is not None and not created:
             portal_changed = _rows_hash(snapshot) != link.rows_hash
         product_ids = await self.portal.product_ids(line.id for line in doc.lines if not line.is_delivery)
+        manager_id = None if created else await self._manager(doc, report)
         plan = plan_update(
-            doc, snapshot, self.status_map, self.stages, product_ids, portal_changed=portal_changed
+            doc,
+            snapshot,
+            self.status_map,
+            self.stages,
+            product_ids,
+            portal_changed=portal_changed,
+            manager_id=manager_id,
         )
         final = snapshot
         if not plan.empty:
             final = await self.portal.update(snapshot, plan.fields, plan.rows)
+        await self._resolve_articles([final])
         for note in plan.notes:
             log.info("order %s -> invoice %s: %s", doc.id, item["id"], note)
         report.remarks.extend(plan.remarks)
@@ -487,6 +513,18 @@ class InvoiceSync:
             )
         report.applied += 1
 
+    async def _manager(self, doc: Document, report: SyncReport) -> int | None:
+        """The portal user 1C names as the responsible manager (by work e-mail), or None."""
+        email = manager_email(doc)
+        if email is None:
+            return None
+        user_id = await self.portal.user_by_email(email)
+        if user_id is None and self.portal.users_readable:
+            warning = f"order {doc.id}: no active portal user with the e-mail {email} (responsible kept)"
+            log.warning(warning)
+            report.warnings.append(warning)
+        return user_id
+
     async def _create(self, doc: Document, report: SyncReport) -> dict[str, Any]:
         party = doc.counterparties[0] if doc.counterparties else None
         company_id = None
@@ -505,6 +543,7 @@ class InvoiceSync:
             company_id=company_id,
             contact_id=None,
             category_id=self.category_id,
+            manager_id=await self._manager(doc, report),
         )
         item = await self.portal.create(fields)
         log.info("order %s from 1C: invoice %s created (company %s)", doc.id, item["id"], company_id)
