@@ -16,6 +16,8 @@ importing the same file again. Deactivation of what a full package did not conta
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import posixpath
 from collections import Counter
 from collections.abc import Callable
@@ -42,7 +44,7 @@ from commerceml.model import (
 )
 from commerceml.reader import ReadSummary, iter_file
 from exchange_server.errors import ImportFailed
-from exchange_server.store import catalog, orders, queries
+from exchange_server.store import catalog, orders, queries, reuse
 from exchange_server.store.batches import consume_in_thread
 from exchange_server.store.codec import CodecError
 from exchange_server.store.rows import CATALOG_KINDS, EntityRow, Kind, OfferRow, entity_row, offer_row
@@ -57,6 +59,8 @@ __all__ = [
     "commit_query",
     "orders_for_query",
 ]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE: Final = 2000
 """Entities written per statement and transaction (one statement per table and batch)."""
@@ -81,7 +85,9 @@ LABELS: Final = {
 
 IMPORT_ERROR: Final = "Ошибка импорта файла {name}: {reason}"
 DATABASE_ERROR: Final = "Ошибка базы данных при импорте файла {name}"
-SKIPPED_DOCUMENT: Final = "Документ {id} ({operation}) пропущен: сайт принимает только заказы."
+SKIPPED_DOCUMENT: Final = (
+    "Документ {id} ({operation}) пропущен: сайт принимает только заказы, оплаты и отгрузки."
+)
 
 Progress = Callable[[str], None]
 Sessionmaker = async_sessionmaker[AsyncSession]
@@ -93,7 +99,9 @@ class ImportResult:
     """What one file held and what the import did with it.
 
     ``counts`` are the entities received per kind (``products``, ``offers``, ``groups``, ...),
-    ``written`` those stored as new or changed, ``skipped`` those found unchanged.
+    ``written`` those stored as new or changed, ``skipped`` those found unchanged. ``reused_from`` is
+    the package whose import of the same bytes was reused instead of reading the file
+    (``exchange_server.store.reuse``), else None.
     """
 
     file: str
@@ -104,6 +112,7 @@ class ImportResult:
     written: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    reused_from: str | None = None
 
 
 @dataclass(slots=True)
@@ -170,11 +179,36 @@ class CatalogImporter:
         self._sessionmaker = sessionmaker
         self._batch_size = batch_size
         self._chunk_size = chunk_size
+        self._finished: list[Callable[[str], None]] = []
+
+    def on_finished(self, listener: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``listener(package_id)`` after every package closes (:meth:`finish_package`).
+
+        The Bitrix24 bridge wakes its worker with it. Listeners must be quick; one that raises is
+        logged and skipped. Returns: the function that removes the listener again.
+        """
+        self._finished.append(listener)
+
+        def remove() -> None:
+            if listener in self._finished:
+                self._finished.remove(listener)
+
+        return remove
 
     async def import_file(
-        self, path: Path, *, package_id: str, base_dir: Path, progress: Progress | None = None
+        self,
+        path: Path,
+        *,
+        package_id: str,
+        base_dir: Path,
+        progress: Progress | None = None,
+        sha256: str | None = None,
     ) -> ImportResult:
         """Import one file of ``package_id`` (any catalog role; documents inside are ignored).
+
+        With the file's ``sha256`` the import is recorded, and an earlier import of the same bytes is
+        reused instead of reading the file when the store proves that reading it would change nothing
+        but the package mark (``exchange_server.store.reuse``).
 
         Returns:
             The counts per entity kind and the reader's warnings.
@@ -208,6 +242,12 @@ class CatalogImporter:
                     put((kind, buckets[kind]))
 
         try:
+            size = 0
+            if sha256 is not None:
+                size = (await asyncio.to_thread(path.stat)).st_size
+                reused = await self._reuse(name, package_id, sha256, size)
+                if reused is not None:
+                    return reused
             async with consume_in_thread(produce, depth=PIPE_DEPTH, name=f"import {name}") as batches:
                 async for kind, rows in batches:
                     async with self._sessionmaker() as session, session.begin():
@@ -220,15 +260,25 @@ class CatalogImporter:
                     skipped[kind] += outcome.skipped
                     if progress is not None:
                         progress(f"Imported {received[kind]} {LABELS[kind]} of {name}")
+            warnings.extend(
+                f"line {w.line}: {w.message}" if w.line is not None else w.message for w in summary.warnings
+            )
             async with self._sessionmaker() as session, session.begin():
                 await catalog.record_scope(session, package_id, name, dict(received), summary.changes_only)
+                if sha256 is not None:
+                    record = reuse.ImportRecord(
+                        sha256=sha256,
+                        size=size,
+                        role=str(summary.role),
+                        schema_version=summary.schema_version,
+                        changes_only=summary.changes_only,
+                        warnings=tuple(warnings),
+                    )
+                    await reuse.record_import(session, package_id, name, record)
         except CommerceMLError as exc:
             raise ImportFailed(IMPORT_ERROR.format(name=name, reason=exc.message), detail=str(exc)) from exc
         except SQLAlchemyError as exc:
             raise ImportFailed(DATABASE_ERROR.format(name=name), detail=str(exc)) from exc
-        warnings.extend(
-            f"line {w.line}: {w.message}" if w.line is not None else w.message for w in summary.warnings
-        )
         return ImportResult(
             file=name,
             role=summary.role,
@@ -238,6 +288,25 @@ class CatalogImporter:
             written={str(k): n for k, n in written.items() if n},
             skipped={str(k): n for k, n in skipped.items() if n},
             warnings=warnings,
+        )
+
+    async def _reuse(self, name: str, package_id: str, sha256: str, size: int) -> ImportResult | None:
+        async with self._sessionmaker() as session, session.begin():
+            found = await reuse.reuse_import(
+                session, sha256=sha256, size=size, package_id=package_id, file=name
+            )
+        if found is None:
+            return None
+        counts = {str(k): n for k, n in found.counts.items()}
+        return ImportResult(
+            file=name,
+            role=FileRole(found.record.role),
+            schema_version=found.record.schema_version,
+            changes_only=found.record.changes_only,
+            counts=counts,
+            skipped=dict(counts),
+            warnings=list(found.record.warnings),
+            reused_from=found.package_id,
         )
 
     @staticmethod
@@ -291,11 +360,17 @@ class CatalogImporter:
                 pending = await queries.count_pending_offers(session)
         except SQLAlchemyError as exc:
             raise ImportFailed(DATABASE_ERROR.format(name=package_id), detail=str(exc)) from exc
+        for listener in list(self._finished):
+            try:
+                listener(package_id)
+            except Exception:  # a listener must never fail the exchange with 1C
+                log.exception("package %s: a finished-package listener failed", package_id)
         return FinishResult(deactivated={str(k): n for k, n in swept.items()}, pending_offers=pending)
 
 
 class OrderImporter:
-    """Imports documents uploaded by 1C (``type=sale&mode=file``): orders stored, others remarked."""
+    """Imports documents uploaded by 1C (``type=sale&mode=file``): orders and their 2.10 payments and
+    shipments stored, other documents remarked."""
 
     def __init__(
         self,
@@ -323,7 +398,7 @@ class OrderImporter:
             for entity in iter_file(path, self._chunk_size):
                 if not isinstance(entity, Document):
                     continue
-                if not orders.is_order(entity):
+                if not orders.is_stored(entity):  # orders and their 2.10 payments/shipments are kept
                     remarks.append(SKIPPED_DOCUMENT.format(id=entity.id, operation=entity.operation))
                     continue
                 batch.append(entity)

@@ -44,11 +44,13 @@ __all__ = [
     "OneCFacts",
     "UpdatePlan",
     "export_blocker",
+    "fold_subordinates",
     "manager_email",
     "new_invoice_fields",
     "plan_update",
     "read_facts",
     "rows_from_document",
+    "subordinate_record",
     "to_document",
 ]
 
@@ -568,3 +570,67 @@ def new_invoice_fields(
     if manager_id:
         fields["assignedById"] = manager_id
     return fields
+
+
+# --- 2.10 payments and shipments ----------------------------------------------------------------
+
+PAYMENT_KIND: Final = "payment"
+SHIPMENT_KIND: Final = "shipment"
+
+
+def subordinate_record(doc: Document, *, kind: str) -> dict[str, Any]:
+    """What one 2.10 payment or shipment document says (protocol.md §9.6), as a JSON-able record.
+
+    ``counted`` is False for a document marked deleted or cancelled, a refund (``Признак возврата``),
+    a payment with ``Оплачено`` = false, or a shipment with ``Отгружено`` = false.
+    """
+    void = bool(doc.deleted) or _flag(doc, "ПометкаУдаления") or _flag(doc, "Отменен")
+    if kind == PAYMENT_KIND:
+        void = void or _flag(doc, "Признак возврата") or _flag(doc, "ПризнакВозврата")
+        flag = doc.requisite("Оплачено")
+        date = doc.requisite("Дата оплаты")
+    else:
+        flag = doc.requisite("Отгружено")
+        if flag is None:
+            flag = doc.requisite("Отгружен")
+        date = doc.requisite("Дата отгрузки")
+    if flag is not None and flag.strip().casefold() not in _TRUE:
+        void = True
+    when = (date or "").strip() or (doc.date.isoformat() if doc.date else "")
+    return {
+        "kind": kind,
+        "amount": str(doc.amount) if doc.amount is not None else None,
+        "number": (doc.number or doc.number_1c or doc.id).strip(),
+        "date": when,
+        "counted": not void,
+    }
+
+
+def fold_subordinates(
+    order_id: str, number: str | None, total: Decimal, records: dict[str, dict[str, Any]]
+) -> Document:
+    """The order as the 2.08 single-document form would report it, from its payments and shipments.
+
+    Payments add up (``Сумма оплаты по 1С`` against ``total``: full or partial, :func:`read_facts`);
+    the latest date and every number are kept. Any counted shipment ships the order. Documents not
+    counted (deleted, cancelled, refunds) contribute nothing; records are keyed by document ``Ид``, so
+    a re-sent document replaces itself instead of adding twice.
+    """
+    payments = [r for _, r in sorted(records.items()) if r["kind"] == PAYMENT_KIND and r["counted"]]
+    shipments = [r for _, r in sorted(records.items()) if r["kind"] == SHIPMENT_KIND and r["counted"]]
+    requisites: list[Requisite] = []
+    if payments:
+        paid = sum((_dec(r["amount"]) or Decimal(0) for r in payments), Decimal(0))
+        requisites.append(Requisite("Сумма оплаты по 1С", (f"{paid:f}",)))
+        requisites.append(Requisite("Номер оплаты по 1С", (", ".join(r["number"] for r in payments),)))
+        dates = sorted(r["date"] for r in payments if r["date"])
+        if dates:
+            requisites.append(Requisite("Дата оплаты по 1С", (dates[-1],)))
+    if shipments:
+        dates = sorted(r["date"] for r in shipments if r["date"])
+        requisites.append(Requisite("Отгружен", ("true",)))
+        requisites.append(Requisite("Дата отгрузки по 1С", (dates[-1] if dates else "",)))
+        requisites.append(Requisite("Номер отгрузки по 1С", (", ".join(r["number"] for r in shipments),)))
+    return Document(
+        id=order_id, number=number, operation=ORDER_OPERATION, amount=total, requisites=tuple(requisites)
+    )

@@ -195,6 +195,16 @@ async def orders_from_package(session: AsyncSession, package_id: str) -> list[Do
     return [decode(Document, data) for _, data in result.all()]
 
 
+async def order_ids_by_number(session: AsyncSession, numbers: list[str]) -> list[str]:
+    """Ids of the orders (not payments or shipments) whose ``Номер`` is one of ``numbers``."""
+    result = await session.execute(
+        select(_ORDERS.c.id, _ORDERS.c.operation)
+        .where(_ORDERS.c.number.in_(sorted(set(numbers))))
+        .order_by(_ORDERS.c.id)
+    )
+    return [str(i) for i, operation in result.all() if operation in (None, "Заказ товара")]
+
+
 async def order_document(session: AsyncSession, order_id: str) -> Document | None:
     result = await session.execute(select(_ORDERS.c.data).where(_ORDERS.c.id == order_id))
     data = result.scalar_one_or_none()

@@ -23,12 +23,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import logging
 import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
@@ -39,11 +41,15 @@ from b24_bridge.errors import B24Error
 from b24_bridge.invoices import binding, store
 from b24_bridge.invoices.companies import CompanyResolver
 from b24_bridge.invoices.mapping import (
+    PAYMENT_KIND,
+    SHIPMENT_KIND,
     InvoiceSnapshot,
     export_blocker,
+    fold_subordinates,
     manager_email,
     new_invoice_fields,
     plan_update,
+    subordinate_record,
     to_document,
 )
 from b24_bridge.invoices.portal import InvoicePortal
@@ -51,7 +57,7 @@ from b24_bridge.invoices.settings import InvoiceSettings
 from b24_bridge.invoices.statusmap import PortalStage, Problem, StatusMap, check, default_map
 from commerceml.model import Document
 from exchange_server.store.codec import content_hash, encode
-from exchange_server.store.orders import FROM_SITE, save_orders
+from exchange_server.store.orders import FROM_SITE, PAYMENT_OPERATIONS, is_subordinate, save_orders
 
 __all__ = ["InvoiceSync", "SyncReport", "document_hash"]
 
@@ -413,7 +419,7 @@ class InvoiceSync:
             async with self.sessionmaker.begin() as session:
                 for doc in docs:
                     await store.add_pending(session, doc.id, None)
-        for doc in docs:
+        for doc in sorted(docs, key=is_subordinate):  # orders first, then their payments/shipments
             await self.apply(doc, report)
         return report.remarks
 
@@ -425,7 +431,10 @@ class InvoiceSync:
             log.info("1C confirmed %d orders", len(exported))
 
     async def apply(self, doc: Document, report: SyncReport) -> None:
-        """Apply one 1C order to its invoice (created when new); failures are kept for retry."""
+        """Apply one 1C order (or 2.10 payment/shipment) to its invoice; failures are kept for retry."""
+        if is_subordinate(doc):
+            await self._apply_subordinate(doc, report)
+            return
         async with self._locks[doc.id]:
             try:
                 await self._apply(doc, report)
@@ -437,15 +446,81 @@ class InvoiceSync:
             async with self.sessionmaker.begin() as session:
                 await store.drop_pending(session, doc.id)
 
-    async def _apply(self, doc: Document, report: SyncReport) -> None:
+    async def _order_for(self, basis: str) -> tuple[str, store.Link] | None:
+        """The order a payment/shipment belongs to (``Основание``: its number, or its ``Ид``) and its link."""
+        prefix = self.settings.number_prefix
+        numbers = [basis, basis.removeprefix(prefix), f"{prefix}{basis}"] if prefix else [basis]
+        async with self.sessionmaker() as session:
+            candidates = [basis, *await store.order_ids_by_number(session, numbers)]
+            for order_id in candidates:
+                link = await store.get_link(session, order_id)
+                if link is not None:
+                    return order_id, link
+        item = await self.portal.find(number=basis.removeprefix(prefix))
+        if item is None:
+            return None
+        async with self.sessionmaker() as session:
+            link = await store.link_by_invoice(session, self.settings.invoice_api, int(item["id"]))
+        if link is None:  # an invoice 1C knows by number but we never linked: link it now
+            link = store.Link(str(item["id"]), self.settings.invoice_api, int(item["id"]), "b24", None, None,
+                              "synced", None)  # fmt: skip
+            async with self.sessionmaker.begin() as session:
+                await store.put_link(session, link)
+        return link.order_id, link
+
+    async def _apply_subordinate(self, doc: Document, report: SyncReport) -> None:
+        """A 2.10 payment or shipment: recorded for its order, then the order's folded facts applied."""
+        kind = PAYMENT_KIND if (doc.operation or "").strip() in PAYMENT_OPERATIONS else SHIPMENT_KIND
+        basis = (doc.basis or "").strip()
+        if not basis:
+            remark = f"Документ {doc.id} ({doc.operation}): не указано Основание (номер заказа)."
+            report.remarks.append(remark)
+            async with self.sessionmaker.begin() as session:
+                await store.drop_pending(session, doc.id)
+            return
+        try:
+            found = await self._order_for(basis)
+            if found is None:
+                report.remarks.append(f"Заказ №{basis} на сайте не найден.")
+                async with self.sessionmaker.begin() as session:
+                    await store.drop_pending(session, doc.id)
+                return
+            order_id, link = found
+            async with self._locks[order_id]:
+                key = "sub:" + hashlib.sha1(order_id.encode()).hexdigest()
+                async with self.sessionmaker() as session:
+                    raw = await store.get_bookmark(session, key)
+                records: dict[str, dict[str, Any]] = json.loads(raw) if raw else {}
+                records[doc.id] = subordinate_record(doc, kind=kind)
+                snapshot = await self.portal.load(link.invoice_id)
+                if snapshot is None:
+                    report.remarks.append(f"Заказ №{basis} на сайте не найден.")
+                    async with self.sessionmaker.begin() as session:
+                        await store.drop_pending(session, doc.id)
+                    return
+                total = Decimal(str(snapshot.item.get("opportunity") or 0))
+                folded = fold_subordinates(order_id, basis, total, records)
+                await self._apply(folded, report, known=snapshot)
+                async with self.sessionmaker.begin() as session:
+                    await store.set_bookmark(session, key, json.dumps(records, ensure_ascii=False))
+                    await store.drop_pending(session, doc.id)
+        except B24Error as exc:
+            log.warning("%s %s: portal write failed, will retry: %s", kind, doc.id, exc)
+            async with self.sessionmaker.begin() as session:
+                await store.add_pending(session, doc.id, str(exc))
+
+    async def _apply(
+        self, doc: Document, report: SyncReport, *, known: InvoiceSnapshot | None = None
+    ) -> None:
+        """Apply ``doc``; ``known``: the invoice already loaded (a folded payment/shipment: never created)."""
         entity = self.settings.invoice_api
         async with self.sessionmaker() as session:
             link = await store.get_link(session, doc.id)
         applied = document_hash(doc)
         if link is not None and link.applied_1c == applied:
             return  # this very document was applied already (re-sent file, same package read again)
-        snapshot: InvoiceSnapshot | None = None
-        if link is not None:
+        snapshot: InvoiceSnapshot | None = known
+        if snapshot is None and link is not None:
             snapshot = await self.portal.load(link.invoice_id)
         if snapshot is None:
             item = await self.portal.find(xml_id=doc.id)

@@ -38,8 +38,14 @@ __all__ = [
     "FROM_1C",
     "FROM_SITE",
     "ORDER_OPERATIONS",
+    "PAYMENT_OPERATIONS",
+    "SHIPMENT_OPERATIONS",
+    "SUBORDINATE_OPERATIONS",
     "SaveResult",
     "commit_exported",
+    "is_order",
+    "is_stored",
+    "is_subordinate",
     "pending_orders",
     "save_orders",
 ]
@@ -49,6 +55,13 @@ FROM_SITE: Final = "site"
 
 ORDER_OPERATIONS: Final = frozenset({"Заказ товара"})
 """``ХозОперация`` values that are orders; payments and shipments are other documents (§9.9)."""
+PAYMENT_OPERATIONS: Final = frozenset(
+    {"Выплата безналичных денег", "Выплата наличных денег", "Эквайринговая операция", "Оплата"}
+)
+SHIPMENT_OPERATIONS: Final = frozenset({"Отпуск товара", "Отгрузка"})
+SUBORDINATE_OPERATIONS: Final = PAYMENT_OPERATIONS | SHIPMENT_OPERATIONS
+"""2.10 payments and shipments of an order (``Основание`` = the order's number, §9.6): stored as sent,
+with ``changed_by`` 1C, so they are never exported back; the invoice sync applies them to the order."""
 
 _ORDERS = cast(Table, tables.Order.__table__)
 
@@ -65,6 +78,16 @@ class SaveResult:
 def is_order(document: Document) -> bool:
     """A document is an order when its ``ХозОперация`` says so (or it does not say anything)."""
     return document.operation is None or document.operation in ORDER_OPERATIONS
+
+
+def is_subordinate(document: Document) -> bool:
+    """A 2.10 payment or shipment document (linked to its order by ``Основание``)."""
+    return document.operation is not None and document.operation.strip() in SUBORDINATE_OPERATIONS
+
+
+def is_stored(document: Document) -> bool:
+    """Orders and their payments/shipments are kept; other documents are remarked and dropped."""
+    return is_order(document) or is_subordinate(document)
 
 
 async def save_orders(

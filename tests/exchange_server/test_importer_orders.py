@@ -64,10 +64,14 @@ def _site_order(order_id: str, amount: str = "250") -> Document:
 
 async def test_orders_from_1c_stored_and_unchanged_skipped(sessionmaker: Maker, tmp_path: Path) -> None:
     counts, remarks = await _upload(
-        sessionmaker, tmp_path, _document("1057"), _document("pay-1", operation="Выплата безналичных денег")
+        sessionmaker,
+        tmp_path,
+        _document("1057"),
+        _document("pay-1", operation="Выплата безналичных денег"),  # 2.10 payment: kept for the order
+        _document("ret-1", operation="Возврат товара"),
     )
-    assert counts["written"] == 1 and counts["not_orders"] == 1
-    assert remarks and "pay-1" in remarks[0]
+    assert counts["written"] == 2 and counts["not_orders"] == 1
+    assert len(remarks) == 1 and "ret-1" in remarks[0]
     async with sessionmaker() as session:
         order = await queries.get_order(session, "1057")
     assert order is not None
