@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from b24_bridge.batch import BatchCommand
 from b24_bridge.client import B24Client
-from b24_bridge.errors import AccessDenied, BatchError, NotFound
+from b24_bridge.errors import AccessDenied, B24Error, BatchError, NotFound
 from b24_bridge.invoices.mapping import InvoiceSnapshot
 from b24_bridge.invoices.statusmap import PortalStage, stages_from_statuses
 
@@ -127,6 +127,7 @@ class InvoicePortal:
         self._articles: dict[int, str | None] = {}
         self._users: dict[int, tuple[float, dict[str, Any] | None]] = {}
         self._emails: dict[str, tuple[float, int | None]] = {}
+        self._payers: dict[str, dict[str, int]] | None = None
         self.users_readable = True  # False once the portal refused user.get (no "user" scope)
         self._companies: dict[
             int, tuple[float, dict[str, Any] | None, dict[str, Any] | None, dict[str, Any] | None]
@@ -396,8 +397,39 @@ class InvoicePortal:
         if self.entity == "smart":
             result = await self.client.call("crm.item.add", {"entityTypeId": SMART, "fields": fields})
             return dict(result["item"])
-        new_id = int(await self.client.call("crm.invoice.add", {"fields": self._legacy_fields(fields)}))
+        legacy = self._legacy_fields(fields)
+        legacy.update(await self._legacy_payer(company=bool(fields.get("companyId"))))
+        new_id = int(await self.client.call("crm.invoice.add", {"fields": legacy}))
         return {"id": new_id, **fields}
+
+    async def _legacy_payer(self, *, company: bool) -> dict[str, Any]:
+        """``PERSON_TYPE_ID`` and ``PAY_SYSTEM_ID`` an old invoice requires (bitrix24.md §4.2): the
+        CRM_COMPANY (or CRM_CONTACT) person type and its first active pay system.
+
+        Raises:
+            B24Error: the portal has no such person type or pay system (the write is kept for retry).
+        """
+        if self._payers is None:
+            types = await self.client.call("crm.persontype.list", {})
+            systems = await self.client.call("crm.paysystem.list", {})
+            self._payers = {}
+            for row in _list(types):
+                name = str(row.get("NAME") or "")
+                if name not in ("CRM_COMPANY", "CRM_CONTACT"):
+                    continue
+                pay = [
+                    int(p["ID"])
+                    for p in _list(systems)
+                    if str(p.get("PERSON_TYPE_ID")) == str(row["ID"]) and p.get("ACTIVE", "Y") == "Y"
+                ]
+                pay = pay or [int(p["ID"]) for p in _list(systems) if p.get("ACTIVE", "Y") == "Y"]
+                if pay:
+                    self._payers[name] = {"PERSON_TYPE_ID": int(row["ID"]), "PAY_SYSTEM_ID": min(pay)}
+        wanted = "CRM_COMPANY" if company else "CRM_CONTACT"
+        payer = self._payers.get(wanted)
+        if payer is None:
+            raise B24Error(f"no {wanted} person type with an active pay system in the portal (old invoices)")
+        return dict(payer)
 
     async def update(
         self, snapshot: InvoiceSnapshot, fields: dict[str, Any], rows: list[dict[str, Any]] | None
