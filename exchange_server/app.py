@@ -10,6 +10,7 @@ admin pages under ``/admin/`` (``exchange_server.web``) and ``GET /metrics`` (``
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -27,7 +28,7 @@ from exchange_server.telemetry import MeteredCatalogImporter, MeteredOrderImport
 from exchange_server.uploads import UnpackLimits
 from exchange_server.web import admin_guard, setup_admin
 
-__all__ = ["make_app"]
+__all__ = ["make_app", "server_options"]
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
@@ -43,13 +44,25 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         sessionmaker=sessionmaker,
         catalog=MeteredCatalogImporter(sessionmaker),
         orders=MeteredOrderImporter(sessionmaker),
-        limits=UnpackLimits(max_total_bytes=settings.unzip_max_bytes),
+        limits=UnpackLimits(max_total_bytes=settings.unzip_max_bytes, max_entries=settings.unzip_max_files),
     )
     try:
         yield
     finally:
         await app[EXCHANGE].jobs.close()
         await engine.dispose()
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for ``web.AppRunner`` (or ``TestServer``) that protect the server itself.
+
+    aiohttp closes a connection whose request headers are not complete ``keepalive_timeout`` seconds
+    after it opened (or after its previous answer); its default is an hour, so a client trickling
+    headers (slowloris) held a connection that long. ``read_timeout`` bounds it. A trickled body is cut
+    by the handlers (``uploads.idle_limited``); after such an answer aiohttp drains the rest of the
+    body for at most ``lingering_time`` seconds, then closes.
+    """
+    return {"keepalive_timeout": settings.read_timeout, "lingering_time": min(settings.read_timeout, 10.0)}
 
 
 def make_app(settings: Settings) -> web.Application:

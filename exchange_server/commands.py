@@ -10,7 +10,14 @@ import base64
 import binascii
 from collections.abc import Iterable, Sequence
 
-from exchange_server.errors import AUTH_FAILED, UNKNOWN_MODE, UNKNOWN_TYPE, AuthError, RemoteProtocolError
+from exchange_server.errors import (
+    AUTH_FAILED,
+    BAD_PARAMETER,
+    UNKNOWN_MODE,
+    UNKNOWN_TYPE,
+    AuthError,
+    RemoteProtocolError,
+)
 from exchange_server.protocol import Command, Kind, Mode
 
 __all__ = ["decode_basic", "parse_command"]
@@ -38,6 +45,26 @@ def _first(params: Sequence[tuple[str, str]], name: str) -> str | None:
     return None
 
 
+MAX_VERSION_LENGTH = 32
+"""``version``/``cmlVersion`` are short ("2.08", "3.1"); the journal keeps at most this many characters."""
+MAX_TIMESTAMP_DIGITS = 18
+
+
+def _version(params: Sequence[tuple[str, str]], name: str) -> str | None:
+    value = (_first(params, name) or "").strip()
+    if len(value) > MAX_VERSION_LENGTH or not value.isprintable():
+        raise RemoteProtocolError(BAD_PARAMETER.format(name=name), detail=repr(value[:80]))
+    return value or None
+
+
+def _timestamp(raw: str | None) -> int | None:
+    # Garbage is ignored (protocol.md §1.1); "²" is a digit to str.isdigit but not to int().
+    value = (raw or "").strip()
+    if value.isascii() and value.isdigit() and len(value) <= MAX_TIMESTAMP_DIGITS:
+        return int(value)
+    return None
+
+
 def parse_command(params: Iterable[tuple[str, str]]) -> Command:
     """Build a :class:`Command` from the request parameters (query string merged with form fields).
 
@@ -48,7 +75,8 @@ def parse_command(params: Iterable[tuple[str, str]]) -> Command:
         The command.
 
     Raises:
-        RemoteProtocolError: the type or the mode is missing or unknown (``failure`` for 1C).
+        RemoteProtocolError: the type or the mode is missing or unknown, or ``version``/``cmlVersion``
+            is not a short printable text (``failure`` for 1C).
     """
     pairs = list(params)
     raw_type = (_find_type(pairs) or "").strip().lower()
@@ -61,16 +89,14 @@ def parse_command(params: Iterable[tuple[str, str]]) -> Command:
         mode = Mode(raw_mode)
     except ValueError:
         raise RemoteProtocolError(UNKNOWN_MODE, detail=f"mode={raw_mode!r}") from None
-    raw_timestamp = _first(pairs, "timestamp")
-    timestamp = int(raw_timestamp) if raw_timestamp and raw_timestamp.strip().isdigit() else None
     return Command(
         kind=kind,
         mode=mode,
         filename=_first(pairs, "filename") or None,
-        version=(_first(pairs, "version") or "").strip() or None,
-        cml_version=(_first(pairs, "cmlVersion") or "").strip() or None,
+        version=_version(pairs, "version"),
+        cml_version=_version(pairs, "cmlVersion"),
         sessid=(_first(pairs, "sessid") or "").strip() or None,
-        timestamp=timestamp,
+        timestamp=_timestamp(_first(pairs, "timestamp")),
     )
 
 

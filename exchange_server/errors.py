@@ -19,6 +19,7 @@ from typing import Final
 
 __all__ = [
     "AUTH_FAILED",
+    "BAD_PARAMETER",
     "IMPORT_BEFORE_UPLOAD",
     "NO_SESSION",
     "SESSION_POISONED",
@@ -41,6 +42,7 @@ UNKNOWN_MODE: Final = "Неизвестная команда."
 NO_SESSION: Final = "Сессия обмена не найдена. Начните обмен заново (checkauth)."
 SESSION_POISONED: Final = "Обмен прерван после ошибки, начните его заново (checkauth)."
 IMPORT_BEFORE_UPLOAD: Final = "Файл для импорта не найден: {name}"
+BAD_PARAMETER: Final = "Недопустимое значение параметра {name}."
 
 
 class ExchangeError(Exception):

@@ -54,7 +54,7 @@ from exchange_server.protocol import (
     XmlReply,
     auth_failure,
 )
-from exchange_server.uploads import is_zip, receive_chunk, safe_relative_name
+from exchange_server.uploads import PackageBudget, idle_limited, is_zip, receive_chunk, safe_relative_name
 
 __all__ = ["EXCHANGE", "EXCHANGE_PATHS", "ORDER_HOOKS", "OrderHooks", "exchange", "exchange_errors", "render"]
 
@@ -67,6 +67,7 @@ UPLOAD_SLACK: Final = 1024 * 1024
 MSG_STILL_IMPORTING: Final = "Импорт файлов пакета ещё выполняется; повторите команду позже."
 MSG_INTERNAL: Final = "Внутренняя ошибка сервера. Подробности в журнале обмена."
 MSG_INTERRUPTED: Final = "Передача файла {name} прервана; повторите отправку."
+MSG_SLOW_REQUEST: Final = "Запрос передаётся слишком медленно (дольше {seconds:g} с); повторите его."
 
 # Bitrix's sale info dictionary (protocol.md §3.7); the first letter of "Cтатусы" is a LATIN C there.
 SALE_STATUSES: Final = (("N", "Принят"), ("P", "Оплачен, формируется к отправке"), ("F", "Выполнен"))
@@ -146,7 +147,11 @@ async def _params(request: web.Request) -> list[tuple[str, str]]:
         and request.query.get("mode", "").lower() != Mode.FILE
         and request.content_type == "application/x-www-form-urlencoded"
     ):
-        form = await request.post()
+        seconds = request.app[EXCHANGE].settings.read_timeout
+        try:
+            form = await asyncio.wait_for(request.post(), seconds)
+        except TimeoutError:  # a trickled form body (slowloris) must not hold the request
+            raise RemoteProtocolError(MSG_SLOW_REQUEST.format(seconds=seconds)) from None
         params.extend((k, v) for k, v in form.items() if isinstance(v, str))
     return params
 
@@ -173,7 +178,7 @@ async def exchange(request: web.Request) -> web.Response:
     ex = request.app[EXCHANGE]
     step: Step = request[STEP]
     cmd = parse_command(await _params(request))
-    step.kind, step.mode, step.filename = cmd.kind.value, cmd.mode.value, cmd.filename
+    step.kind, step.mode, step.filename = cmd.kind.value, cmd.mode.value, _journal_text(cmd.filename)
     if cmd.mode is Mode.CHECKAUTH:
         return await _checkauth(ex, request, cmd)
     session = await _find_session(ex, request, cmd)
@@ -233,6 +238,19 @@ def _package(session: ExchangeSession) -> str:
     return session.package_id
 
 
+def _journal_text(text: str | None) -> str | None:
+    """A value 1C sent, as the journal keeps it: control characters (NUL!) escaped, at most 2000 chars."""
+    if text is None:
+        return None
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text[:2000])
+
+
+async def _package_bytes(ex: Exchange, package_id: str) -> int:
+    """What the files 1C uploaded into the package hold now (archives as sent, before unpacking)."""
+    async with ex.sessionmaker.begin() as db:
+        return sum(f.size or 0 for f in await journal.package_files(db, package_id) if f.origin == "upload")
+
+
 async def _file(ex: Exchange, request: web.Request, session: ExchangeSession, cmd: Command) -> Reply:
     if not cmd.filename:
         raise UploadError(MSG_NO_FILENAME)
@@ -243,12 +261,13 @@ async def _file(ex: Exchange, request: web.Request, session: ExchangeSession, cm
         previous = journal.last_chunk(await journal.file_row(db, package_id, name))
     try:
         result = await receive_chunk(
-            request.content.iter_chunked(1 << 20),
+            idle_limited(request.content.iter_chunked(1 << 20), ex.settings.read_timeout, name),
             root,
             cmd.filename,
             last_chunk=previous,
             expected_length=request.content_length,
             max_length=ex.settings.file_limit + UPLOAD_SLACK,
+            budget=PackageBudget(ex.settings.upload_max_bytes, await _package_bytes(ex, package_id)),
         )
     except (OSError, asyncio.IncompleteReadError) as exc:  # the body broke off; the file is unchanged
         raise UploadError(MSG_INTERRUPTED.format(name=name), detail=repr(exc)) from exc

@@ -213,10 +213,16 @@ class Command:
 # --- replies -------------------------------------------------------------------------------------
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _clean(message: str) -> str:
     # Bitrix strips <br> from failure texts; 1C expects LF only (protocol.md §1.3, §3.4).
     text = re.sub(r"<br\s*/?>", "\n", message, flags=re.IGNORECASE)
-    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # A name 1C sent can carry NUL and other controls: shown escaped, never stored raw (the journal
+    # keeps this text, and PostgreSQL refuses NUL in text).
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text).strip()
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ import aiohttp
 from aiohttp import web
 from pydantic import ValidationError
 
-from exchange_server.app import make_app
+from exchange_server.app import make_app, server_options
 from exchange_server.replay import (
     ExchangeFailed,
     Progress,
@@ -88,7 +88,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 async def _serve(settings: Settings, host: str, port: int) -> None:
-    runner = web.AppRunner(make_app(settings), access_log=None)
+    runner = web.AppRunner(make_app(settings), access_log=None, **server_options(settings))
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

@@ -80,6 +80,22 @@ class Settings(BaseSettings):
     unzip_max_bytes: int = Field(
         default=16 * 1024**3, gt=0, description="Largest total uncompressed size of one archive."
     )
+    unzip_max_files: int = Field(
+        default=200_000, gt=0, description="Most files one archive may hold (a zip bomb by entry count)."
+    )
+    upload_max_bytes: int = Field(
+        default=16 * 1024**3,
+        gt=0,
+        description="Largest total size of the files 1C uploads into one package (every chunk of every "
+        "file, archives as sent); a chunk that does not fit is refused with failure.",
+    )
+    read_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Seconds a client may take to send the headers of a request, and may stay silent "
+        "while sending its body (slow clients are cut off).",
+    )
     log_format: Literal["text", "json"] = Field(
         default="text", description="Log lines as plain text or as one JSON object per line."
     )

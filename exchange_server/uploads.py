@@ -31,8 +31,9 @@ import os
 import re
 import shutil
 import stat
+import struct
 import zipfile
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Final
@@ -44,7 +45,9 @@ __all__ = [
     "AppendAction",
     "AppendResult",
     "ChunkRecord",
+    "PackageBudget",
     "UnpackLimits",
+    "idle_limited",
     "is_zip",
     "receive_chunk",
     "resolve_in",
@@ -66,12 +69,28 @@ SCRIPT_EXTENSIONS: Final = frozenset(
     }
 )  # fmt: skip
 _UNSAFE_NAMES: Final = frozenset({".htaccess", ".htpasswd", ".user.ini", "web.config"})
+# Windows device names are devices whatever their extension ("NUL.xml", "com1.txt").
+_DEVICE_NAME = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9]|conin\$|conout\$)(\.|$)", re.IGNORECASE)
+MAX_NAME_BYTES: Final = 255
+"""Longest path component, in UTF-8 bytes (the NAME_MAX of Linux file systems)."""
+MAX_PATH_BYTES: Final = 1024
+MAX_PATH_DEPTH: Final = 16
 
 MSG_BAD_NAME: Final = "Недопустимое имя файла: {name} ({why})."
 MSG_INTERRUPTED: Final = "Файл {name} получен не полностью ({got} из {expected} байт); повторите отправку."
 MSG_TOO_LARGE: Final = "Часть файла {name} больше допустимого размера {limit} байт."
 MSG_BAD_ZIP: Final = "Архив {name} повреждён или не является zip-архивом: {why}"
 MSG_ZIP_LIMIT: Final = "Архив {name} отклонён: {why}"
+MSG_PACKAGE_FULL: Final = (
+    "Пакет обмена превысил допустимый размер {limit} байт (файл {name}); начните обмен заново или "
+    "увеличьте CML_UPLOAD_MAX_BYTES."
+)
+MSG_SLOW_BODY: Final = (
+    "Файл {name} передаётся слишком медленно (пауза дольше {seconds:g} с или меньше {rate} байт/с); "
+    "повторите отправку."
+)
+MIN_BODY_RATE: Final = 1024
+"""Bytes per second a body must average once ``read_timeout`` has passed (a trickling client is cut)."""
 
 
 def _refuse(raw: str, why: str) -> UploadError:
@@ -95,6 +114,10 @@ def safe_relative_name(raw: str) -> PurePosixPath:
         raise _refuse(raw, "пустое имя")
     if any(ord(ch) < 32 or ch == "\x7f" for ch in raw):
         raise _refuse(raw, "управляющие символы")
+    # U+FFFD is what a percent-encoded name that is not UTF-8 decodes to: two different names
+    # would land in one file. Lone surrogates cannot be stored in the journal.
+    if "\ufffd" in raw or any("\ud800" <= ch <= "\udfff" for ch in raw):
+        raise _refuse(raw, "имя не в кодировке UTF-8")
     name = raw.replace("\\", "/").strip()
     name = _LINUX_PREFIX.sub("", name, count=1)
     if _DRIVE.match(name):
@@ -108,9 +131,15 @@ def safe_relative_name(raw: str) -> PurePosixPath:
         raise _refuse(raw, "пустое имя")
     if ".." in parts:
         raise _refuse(raw, "выход за пределы каталога обмена")
+    if len(parts) > MAX_PATH_DEPTH or len("/".join(parts).encode()) > MAX_PATH_BYTES:
+        raise _refuse(raw[:200], "слишком длинный путь")
     for part in parts:
+        if len(part.encode()) > MAX_NAME_BYTES:
+            raise _refuse(raw[:200], "слишком длинное имя")
         if part.lower() in _UNSAFE_NAMES or part != part.strip() or part.endswith("."):
             raise _refuse(raw, "служебное имя")
+        if _DEVICE_NAME.match(part):
+            raise _refuse(raw, "имя устройства Windows")
         # "a.php.jpg" is refused too: Apache may run it (Bitrix checks every dotted suffix).
         if any(ext.lower() in SCRIPT_EXTENSIONS for ext in part.split(".")[1:]):
             raise _refuse(raw, "исполняемое расширение")
@@ -157,6 +186,45 @@ class AppendResult:
     chunk: ChunkRecord
 
 
+@dataclass(frozen=True, slots=True)
+class PackageBudget:
+    """How many bytes one package may hold in all (``upload_max_bytes``) and how many it holds now."""
+
+    limit: int
+    used: int
+
+    @property
+    def room(self) -> int:
+        return max(self.limit - self.used, 0)
+
+
+async def idle_limited(body: AsyncIterable[bytes], seconds: float, name: str) -> AsyncIterator[bytes]:
+    """``body`` piece by piece, refusing a slow client (slowloris).
+
+    Raises:
+        UploadError: no byte arrived within ``seconds`` of the previous one, or, once ``seconds`` have
+            passed, the body averages less than :data:`MIN_BODY_RATE` bytes per second.
+    """
+    slow = UploadError(MSG_SLOW_BODY.format(name=name, seconds=seconds, rate=MIN_BODY_RATE))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    received = 0
+    pieces = aiter(body)
+    while True:
+        try:
+            async with asyncio.timeout(seconds):
+                piece = await anext(pieces)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise slow from None
+        received += len(piece)
+        elapsed = loop.time() - started
+        if elapsed > seconds and received < MIN_BODY_RATE * elapsed:
+            raise slow
+        yield piece
+
+
 def _starts_document(head: bytes) -> bool:
     head = head.removeprefix(_BOM).lstrip(b" \t\r\n")
     return head.startswith((b"<?xml", ZIP_MAGIC))
@@ -190,6 +258,7 @@ async def receive_chunk(
     last_chunk: ChunkRecord | None,
     expected_length: int | None = None,
     max_length: int | None = None,
+    budget: PackageBudget | None = None,
 ) -> AppendResult:
     """Write one ``mode=file`` body to its file under ``package_dir``.
 
@@ -200,15 +269,26 @@ async def receive_chunk(
         last_chunk: the previous chunk of this file in this package, from the journal.
         expected_length: ``Content-Length`` when the request had one.
         max_length: refuse bodies longer than this (``file_limit`` plus slack).
+        budget: the package's size limit and what it holds already; a body that does not fit is
+            refused (a ``Content-Length`` over either limit before a byte is read).
 
     Returns:
         What was done and the new file size.
 
     Raises:
-        UploadError: a bad name, a body shorter than ``Content-Length`` or longer than ``max_length``;
-            the file is left exactly as it was.
+        UploadError: a bad name, a body shorter than ``Content-Length`` or longer than ``max_length``
+            or than the room left in the package; the file is left exactly as it was.
     """
     name = safe_relative_name(raw_name)
+
+    def check(size: int) -> None:
+        if max_length is not None and size > max_length:
+            raise UploadError(MSG_TOO_LARGE.format(name=name, limit=max_length))
+        if budget is not None and size > budget.room:
+            raise UploadError(MSG_PACKAGE_FULL.format(name=name, limit=budget.limit))
+
+    if expected_length is not None:  # refuse before reading (or writing) a byte of it
+        check(expected_length)
     await asyncio.to_thread(package_dir.mkdir, parents=True, exist_ok=True)
     path = resolve_in(package_dir, name)
     digest = hashlib.sha256()
@@ -223,8 +303,7 @@ async def receive_chunk(
             if handle is None:
                 handle, size_before, restarted = await asyncio.to_thread(_open_for_chunk, path, piece)
             length += len(piece)
-            if max_length is not None and length > max_length:
-                raise UploadError(MSG_TOO_LARGE.format(name=name, limit=max_length))
+            check(length)
             digest.update(piece)
             await asyncio.to_thread(handle.write, piece)  # type: ignore[union-attr]
         if expected_length is not None and length != expected_length:
@@ -285,6 +364,52 @@ def _entry_name(info: zipfile.ZipInfo) -> str:
         return info.filename
 
 
+_EOCD = struct.Struct("<4s4H2LH")
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
+_CD_ENTRY_MAX: Final = 46 + 2 * MAX_PATH_BYTES  # fixed header + a name we accept + extra fields
+
+
+def _directory_size(handle: BinaryIO) -> tuple[int, int] | None:
+    """(entries, bytes) of the central directory, from the end records; None when there are none.
+
+    Read before :class:`zipfile.ZipFile` parses the directory into one object per entry, so an
+    archive of millions of entries is refused without building them.
+    """
+    end = handle.seek(0, os.SEEK_END)
+    start = max(end - _EOCD.size - 0xFFFF, 0)
+    handle.seek(start)
+    tail = handle.read(end - start)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < _EOCD.size:
+        return None
+    fields = _EOCD.unpack_from(tail, at)
+    entries, size = fields[4], fields[5]
+    locator_at = at - _ZIP64_LOCATOR.size
+    if locator_at >= 0 and tail[locator_at : locator_at + 4] == b"PK\x06\x07":
+        zip64_at = _ZIP64_LOCATOR.unpack_from(tail, locator_at)[2]
+        handle.seek(zip64_at)
+        head = handle.read(_ZIP64_EOCD.size)
+        if len(head) == _ZIP64_EOCD.size and head[:4] == b"PK\x06\x06":
+            zip64 = _ZIP64_EOCD.unpack(head)
+            entries, size = zip64[7], zip64[8]
+    return entries, size
+
+
+def _check_directory(archive: Path, limits: UnpackLimits) -> None:
+    with open(archive, "rb") as handle:
+        found = _directory_size(handle)
+    if found is None:  # zipfile says why
+        return
+    entries, size = found
+    if entries > limits.max_entries:
+        why = f"слишком много файлов ({entries} > {limits.max_entries})"
+        raise UploadError(MSG_ZIP_LIMIT.format(name=archive.name, why=why))
+    if size > max(entries, 1) * _CD_ENTRY_MAX:  # the end record lies about the count
+        why = f"оглавление архива ({size} байт) не соответствует числу файлов ({entries})"
+        raise UploadError(MSG_ZIP_LIMIT.format(name=archive.name, why=why))
+
+
 def _check_entries(archive: Path, infos: list[zipfile.ZipInfo], limits: UnpackLimits) -> None:
     def refuse(why: str) -> UploadError:
         return UploadError(MSG_ZIP_LIMIT.format(name=archive.name, why=why))
@@ -294,6 +419,10 @@ def _check_entries(archive: Path, infos: list[zipfile.ZipInfo], limits: UnpackLi
     total = sum(i.file_size for i in infos)
     if total > limits.max_total_bytes:
         raise refuse(f"распакованный размер {total} больше допустимого {limits.max_total_bytes}")
+    # Many entries just under ratio_floor each pass the per-entry check: judge the whole archive too.
+    packed = sum(i.compress_size for i in infos)
+    if total > limits.ratio_floor and total > limits.max_ratio * max(packed, 1):
+        raise refuse(f"подозрительная степень сжатия архива ({total} байт из {packed})")
     for info in infos:
         if info.flag_bits & 0x1:
             raise refuse(f"зашифрованный файл {_entry_name(info)}")
@@ -321,6 +450,7 @@ def unpack_archive(archive: Path, dest: Path, limits: UnpackLimits = UnpackLimit
     written: list[Path] = []
     names: list[PurePosixPath] = []
     try:
+        _check_directory(archive, limits)
         with zipfile.ZipFile(archive) as zf:
             infos = [i for i in zf.infolist() if not i.is_dir()]
             _check_entries(archive, infos, limits)
