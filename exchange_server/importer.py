@@ -22,6 +22,7 @@ import posixpath
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Final
 
@@ -47,6 +48,7 @@ from exchange_server.errors import ImportFailed
 from exchange_server.store import catalog, orders, queries, reuse
 from exchange_server.store.batches import consume_in_thread
 from exchange_server.store.codec import CodecError
+from exchange_server.store.retry import retry_transient
 from exchange_server.store.rows import CATALOG_KINDS, EntityRow, Kind, OfferRow, entity_row, offer_row
 
 __all__ = [
@@ -250,11 +252,8 @@ class CatalogImporter:
                     return reused
             async with consume_in_thread(produce, depth=PIPE_DEPTH, name=f"import {name}") as batches:
                 async for kind, rows in batches:
-                    async with self._sessionmaker() as session, session.begin():
-                        if kind is Kind.OFFER:
-                            outcome = await catalog.write_offers(session, rows, package_id)  # type: ignore[arg-type]
-                        else:
-                            outcome = await catalog.write_entities(session, kind, rows, package_id)  # type: ignore[arg-type]
+                    # Its own transaction, run again when PostgreSQL aborts it for a concurrent import.
+                    outcome = await retry_transient(partial(self._write_batch, kind, rows, package_id))
                     received[kind] += len(rows)
                     written[kind] += outcome.written
                     skipped[kind] += outcome.skipped
@@ -289,6 +288,14 @@ class CatalogImporter:
             skipped={str(k): n for k, n in skipped.items() if n},
             warnings=warnings,
         )
+
+    async def _write_batch(
+        self, kind: Kind, rows: list[EntityRow] | list[OfferRow], package_id: str
+    ) -> catalog.BatchResult:
+        async with self._sessionmaker() as session, session.begin():
+            if kind is Kind.OFFER:
+                return await catalog.write_offers(session, rows, package_id)  # type: ignore[arg-type]
+            return await catalog.write_entities(session, kind, rows, package_id)  # type: ignore[arg-type]
 
     async def _reuse(self, name: str, package_id: str, sha256: str, size: int) -> ImportResult | None:
         async with self._sessionmaker() as session, session.begin():
@@ -383,6 +390,10 @@ class OrderImporter:
         self._batch_size = batch_size
         self._chunk_size = chunk_size
 
+    async def _save_batch(self, documents: list[Document], package_id: str) -> orders.SaveResult:
+        async with self._sessionmaker() as session, session.begin():
+            return await orders.save_orders(session, documents, source=orders.FROM_1C, package_id=package_id)
+
     async def import_file(self, path: Path, *, package_id: str) -> OrderImportResult:
         """Store the orders of ``path``; documents with an unchanged ``НомерВерсии`` are skipped.
 
@@ -411,10 +422,7 @@ class OrderImporter:
         try:
             async with consume_in_thread(produce, name=f"orders {name}") as batches:
                 async for documents in batches:
-                    async with self._sessionmaker() as session, session.begin():
-                        saved = await orders.save_orders(
-                            session, documents, source=orders.FROM_1C, package_id=package_id
-                        )
+                    saved = await retry_transient(partial(self._save_batch, documents, package_id))
                     counts["documents"] += len(documents)
                     counts["written"] += saved.written
                     counts["skipped"] += saved.skipped
