@@ -66,6 +66,13 @@ class PortalDirectory:
     measure_ids: Mapping[int, int] = field(default_factory=dict)
     base_price_type: int | None = None
     inventory: bool = False
+    #: ``xmlId`` of the base price type: ``None``/``"BASE"`` while no 1C price type took it over.
+    base_price_type_xml: str | None = None
+    #: ``(catalog, what) -> "propertyN"``: where ``article``/``barcode`` go (catalog "product"/"offers").
+    properties: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+    def property_field(self, kind: str, what: str) -> str | None:
+        return self.properties.get(("offers" if kind == "offer" else "product", what))
 
     def iblock(self, which: str | None) -> int | None:
         if which == "product":
@@ -116,8 +123,13 @@ def element_fields(
     refs: Mapping[tuple[str, str], int],
 ) -> dict[str, Any]:
     """The ``fields`` of an add/update of ``kind`` (``refs``: portal ids of referenced entities)."""
+    if payload.get("retired"):
+        return {"active": "N"}  # left the plan: deactivated, never deleted
     if kind == "pricetype":
-        return {"name": payload["name"], "xmlId": key, "base": yn(payload.get("base"))}
+        # Only the base is flagged: making a type the base demotes the previous one in the portal,
+        # which refuses a catalog without a base type (so "base": "N" is never sent).
+        named: dict[str, Any] = {"name": payload["name"], "xmlId": key}
+        return {**named, "base": "Y"} if payload.get("base") else named
     if kind == "store":
         title = str(payload["title"])
         return {"title": title, "address": title, "xmlId": key, "active": yn(payload.get("active", True))}
@@ -161,11 +173,36 @@ def element_fields(
     fields.update(_measure(payload, directory))
     fields.update(_vat(payload, directory))
     fields.update(payload.get("fields") or {})
+    fields.update(_codes(kind, payload, directory))
     return fields
+
+
+def _codes(kind: str, payload: Mapping[str, Any], directory: PortalDirectory) -> dict[str, Any]:
+    """``article``/``barcode`` of the ``"auto"`` mode into the portal's property fields."""
+    out: dict[str, Any] = {}
+    for what in ("article", "barcode"):
+        if what not in payload:
+            continue
+        value = payload[what]
+        field_name = directory.property_field(kind, what)
+        if field_name is None:
+            if value in (None, ""):
+                continue  # nothing to write, nothing to clear
+            catalog = "offers" if kind == "offer" else "products"
+            raise Unresolved(
+                f"the portal's {catalog} catalog has no {what} property (catalog.productProperty.list); "
+                f"add one, set create_properties = true, name a field in [b24] {what}_property, "
+                f'or set {what}_property = "off"'
+            )
+        out[field_name] = "" if value is None else value
+    return out
 
 
 def references(kind: str, key: str, payload: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The ``(kind, key)`` entities a job of ``kind`` needs the portal ids of."""
+    if payload.get("retired"):
+        element = payload.get("element")
+        return [(str(element), key)] if element is not None else []
     if kind == "section" and payload.get("parent") is not None:
         return [("section", str(payload["parent"]))]
     if kind == "product" and payload.get("section") is not None:

@@ -5,7 +5,13 @@ Pure pydantic, no I/O. Every choice the operator can make lives here (bitrix24.m
 * ``price_types``: ``"all"`` or the 1C price types (``Ид`` or name) to send; ``base_price_type`` is
   the one mapped onto the portal's base price type (default: the first one sent, by ``Ид``);
 * ``properties``: 1C property ``Ид`` -> portal field ``propertyN``; ``article_property`` and
-  ``barcode_property`` name the fields that receive the article and the barcode;
+  ``barcode_property`` say where the article and the barcode go. ``catalog.product.*`` has no field
+  of its own for either (bitrix24.md §3.5; the product card's barcodes are not reachable through
+  REST), so the default ``"auto"`` uses the portal's string property with the usual code (article:
+  ``ARTNUMBER`` or ``CML2_ARTICLE``; barcode: ``CML2_BAR_CODE`` or ``BARCODE``) in the products and
+  the offers catalog, and adds ``CML2_ARTICLE`` / ``CML2_BAR_CODE`` where it is missing
+  (``catalog.productProperty.add``, when ``create_properties``). ``"propertyN"`` names the field
+  yourself; ``"off"`` sends nothing;
 * ``stores``: 1C warehouse ``Ид`` -> an existing portal store id (unmapped warehouses become new
   stores keyed by ``xmlId``); ``stock_mode``: ``auto`` (stores when inventory management is on, else
   ``quantity``), ``stores``, ``quantity`` or ``off``;
@@ -21,9 +27,11 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["DEFAULT_VAT", "MappingConfig", "normalize_rate"]
+__all__ = ["AUTO", "DEFAULT_VAT", "OFF", "MappingConfig", "normalize_rate"]
 
 _PROPERTY_FIELD: Final = re.compile(r"^property\d+$")
+AUTO: Final = "auto"
+OFF: Final = "off"
 
 DEFAULT_VAT: Final[dict[str, float | None]] = {
     "22": 22.0,
@@ -63,11 +71,20 @@ class MappingConfig(BaseModel):
     properties: dict[str, str] = Field(
         default_factory=dict, description="1C property Ид -> portal field propertyN."
     )
-    article_property: str | None = Field(
-        default=None, description="Portal field (propertyN) for the article."
+    article_property: str = Field(
+        default=AUTO,
+        description='Portal field for the article: "auto" (find or add the ARTNUMBER/CML2_ARTICLE '
+        'property), "propertyN", or "off".',
     )
-    barcode_property: str | None = Field(
-        default=None, description="Portal field (propertyN) for the barcode."
+    barcode_property: str = Field(
+        default=AUTO,
+        description='Portal field for the barcode: "auto" (find or add the CML2_BAR_CODE/BARCODE '
+        'property), "propertyN", or "off".',
+    )
+    create_properties: bool = Field(
+        default=True,
+        description="Add the article and barcode properties missing from the portal "
+        "(catalog.productProperty.add).",
     )
     stores: dict[str, int] = Field(
         default_factory=dict, description="1C warehouse Ид -> existing portal store id."
@@ -111,11 +128,13 @@ class MappingConfig(BaseModel):
             raise ValueError(f"properties: portal fields must look like property123, got {', '.join(bad)}")
         return value
 
-    @field_validator("article_property", "barcode_property")
+    @field_validator("article_property", "barcode_property", mode="before")
     @classmethod
-    def _one_field(cls, value: str | None) -> str | None:
-        if value is not None and not _PROPERTY_FIELD.match(value):
-            raise ValueError(f"must look like property123, got {value!r}")
+    def _one_field(cls, value: object) -> object:
+        if value is None or value == "":
+            return OFF
+        if isinstance(value, str) and value not in (AUTO, OFF) and not _PROPERTY_FIELD.match(value):
+            raise ValueError(f'must be "auto", "off" or look like property123, got {value!r}')
         return value
 
     @field_validator("vat")
@@ -137,7 +156,7 @@ class MappingConfig(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> MappingConfig:
         used = list(self.properties.values()) + [
-            f for f in (self.article_property, self.barcode_property) if f is not None
+            f for f in (self.article_property, self.barcode_property) if _PROPERTY_FIELD.match(f)
         ]
         twice = sorted({f for f in used if used.count(f) > 1})
         if twice:
@@ -153,6 +172,10 @@ class MappingConfig(BaseModel):
         if self.backoff_max_seconds < self.backoff_seconds:
             raise ValueError("backoff_max_seconds must be >= backoff_seconds")
         return self
+
+    def sends(self, what: str) -> bool:
+        """Whether the ``article`` or the ``barcode`` goes to the portal at all."""
+        return bool(getattr(self, f"{what}_property") != OFF)
 
     def wants_price_type(self, ident: str, name: str) -> bool:
         return self.price_types == "all" or ident in self.price_types or name in self.price_types

@@ -52,6 +52,17 @@ STOCK_ROWS: Final = 48  # (element, store) rows read per storeproduct.list page 
 STOCK_MOVES: Final = 46  # document lines per batch step: + 2 documents and 2 conducts = 50
 _OUR_IMAGE: Final = re.compile(r"^[0-9a-f]{12}-")
 ELEMENT_UPDATE: Final = {"product": "catalog.product.update", "offer": "catalog.product.offer.update"}
+#: Codes of the portal properties that take the article and the barcode, preferred first; the
+#: first of each kind is the one added when missing (1C-Bitrix's own exchange uses CML2_*).
+PROPERTY_KIND: Final = {
+    "ARTNUMBER": "article",
+    "CML2_ARTICLE": "article",
+    "CML2_BAR_CODE": "barcode",
+    "BARCODE": "barcode",
+}
+PROPERTY_CODES: Final = tuple(PROPERTY_KIND)
+NEW_PROPERTY: Final = {"article": ("CML2_ARTICLE", "Артикул"), "barcode": ("CML2_BAR_CODE", "Штрихкод")}
+UNTOUCHED_BASE: Final = (None, "", "BASE")  # xmlId of a base price type no 1C type has taken over
 
 
 @dataclass(slots=True)
@@ -95,11 +106,20 @@ async def discover(client: B24Client) -> PortalDirectory:
             BatchCommand("vats", "catalog.vat.list", {"select": ["id", "rate", "active"]}),
             BatchCommand("measures", "catalog.measure.list", {"select": ["id", "code"]}),
             BatchCommand(
-                "base", "catalog.priceType.list", {"filter": {"base": "Y"}, "select": ["id", "base"]}
+                "base",
+                "catalog.priceType.list",
+                {"filter": {"base": "Y"}, "select": ["id", "base", "xmlId"]},
             ),
             BatchCommand("mode", "catalog.document.mode.status", {}),
+            BatchCommand(
+                "props",
+                "catalog.productProperty.list",
+                {"filter": {"@code": list(PROPERTY_CODES)}, "select": ["id", "iblockId", "code"]},
+            ),
         ]
     )
+    # Properties are optional: a portal without catalog.productProperty.* still gets everything else.
+    props_error = answer.errors.pop("props", None)
     answer.raise_for_errors()
     catalogs = _rows(answer.results["catalogs"], "catalogs")
     products = [c for c in catalogs if not c.get("productIblockId")]
@@ -120,13 +140,30 @@ async def discover(client: B24Client) -> PortalDirectory:
         if row.get("code") not in (None, ""):
             measures.setdefault(int(row["code"]), int(row["id"]))
     base = _rows(answer.results["base"], "priceTypes")
+    offers_iblock = None if offers is None else int(offers["iblockId"])
+    catalogs_of = {product_iblock: "product"}
+    if offers_iblock is not None:
+        catalogs_of[offers_iblock] = "offers"
+    properties: dict[tuple[str, str], str] = {}
+    if props_error is None:
+        found = sorted(
+            (PROPERTY_CODES.index(str(r.get("code"))), int(r["id"]), int(r.get("iblockId") or 0))
+            for r in _rows(answer.results.get("props"), "productProperties")
+            if str(r.get("code")) in PROPERTY_CODES
+        )
+        for rank, prop_id, iblock in found:  # the first code of each kind wins (ARTNUMBER first)
+            if iblock in catalogs_of:
+                what = PROPERTY_KIND[PROPERTY_CODES[rank]]
+                properties.setdefault((catalogs_of[iblock], what), f"property{prop_id}")
     return PortalDirectory(
         product_iblock=product_iblock,
-        offers_iblock=None if offers is None else int(offers["iblockId"]),
+        offers_iblock=offers_iblock,
         vat_ids=vats,
         measure_ids=measures,
         base_price_type=int(base[0]["id"]) if base else None,
         inventory=str(answer.results["mode"]).upper() == "Y",
+        base_price_type_xml=(str(base[0].get("xmlId")) if base and base[0].get("xmlId") else None),
+        properties=properties,
     )
 
 
@@ -284,6 +321,7 @@ class Pusher:
                     self._fail(job, f"portal directories unreadable: {exc}")
                 return
             await self._ensure_measures(jobs)
+            await self._ensure_properties(jobs)
             async with self.sessionmaker() as session:
                 idents = {r for j in jobs for r in references(j.kind, j.key, j.payload)}
                 refs = await queue.portal_ids(session, idents)
@@ -338,6 +376,42 @@ class Pusher:
         self.report.commands += len(commands)
         self.directory = await discover(self.client)
 
+    async def _ensure_properties(self, jobs: Sequence[ClaimedJob]) -> None:
+        """Add the article/barcode properties the jobs need and the portal lacks, then re-read."""
+        assert self.directory is not None
+        if not self.mapping.create_properties:
+            return
+        missing: set[tuple[str, str]] = set()
+        for job in jobs:
+            if job.kind not in ("product", "offer") or job.payload.get("retired"):
+                continue
+            for what in ("article", "barcode"):
+                if job.payload.get(what) and self.directory.property_field(job.kind, what) is None:
+                    missing.add(("offers" if job.kind == "offer" else "product", what))
+        commands = []
+        for catalog, what in sorted(missing):
+            try:
+                iblock = self.directory.iblock(catalog)
+            except Unresolved:
+                continue  # no offers catalog: the offer jobs fail with that reason
+            code, name = NEW_PROPERTY[what]
+            commands.append(
+                BatchCommand(
+                    f"{catalog}_{what}",
+                    "catalog.productProperty.add",
+                    {"fields": {"iblockId": iblock, "name": name, "code": code, "propertyType": "S"}},
+                )
+            )
+        if not commands:
+            return
+        try:
+            await self.client.batch(commands)
+        except B24Error:
+            pass  # re-read below; jobs whose property is still missing fail with the reason
+        self.report.calls += 1
+        self.report.commands += len(commands)
+        self.directory = await discover(self.client)
+
     def _plan_steps(
         self,
         executor: Executor,
@@ -349,6 +423,8 @@ class Pusher:
         stock: list[ClaimedJob] = []
         for job in jobs:
             try:
+                if job.payload.get("retired") and self._retired_without_call(job, refs):
+                    continue
                 if job.kind in ENTITY_METHODS:
                     fields = element_fields(job.kind, job.key, job.payload, directory, refs)
                     known = self._known_id(job, directory)
@@ -372,12 +448,32 @@ class Pusher:
         if stock:
             self._stock_steps(executor, stock, directory, refs)
 
+    def _retired_without_call(self, job: ClaimedJob, refs: Mapping[tuple[str, str], int]) -> bool:
+        """Settle a retirement that needs no call (acknowledged here); False: it needs one."""
+        element = job.payload.get("element")
+        if job.kind in ("pricetype", "stock"):
+            pass  # kept as they are (see b24_bridge.sync.plan)
+        elif job.kind == "store" and (
+            job.key in self.mapping.stores or job.portal_id in self.mapping.stores.values()
+        ):
+            pass  # the operator's own store
+        elif job.kind in ("prices", "images") and (
+            job.payload.get("element_retired") or refs.get((str(element), job.key)) is None
+        ):
+            pass  # the goods left too (inactive, last prices kept), or never reached the portal
+        else:
+            return False
+        self._ack(job)
+        return True
+
     def _known_id(self, job: ClaimedJob, directory: PortalDirectory) -> int | None:
         """The portal id to update; -1 when the job is settled without a call."""
+        if job.kind == "store" and job.payload.get("mapped") is None and not job.payload.get("retired"):
+            # Always by xmlId: the id kept may be an operator's store the warehouse was mapped onto
+            # before, which must not be renamed now that it is unmapped (stores are few).
+            return None
         if job.portal_id is not None:
             return job.portal_id
-        if job.kind == "pricetype" and job.payload.get("base") and directory.base_price_type is not None:
-            return directory.base_price_type
         if job.kind == "store" and job.payload.get("mapped") is not None:
             self._ack(job, int(job.payload["mapped"]))  # an existing store the operator named
             return -1
@@ -453,10 +549,21 @@ class Pusher:
             for job, fields in items:
                 if job.key in found:
                     executor.add(self._update_step(job, found[job.key], fields))
-                elif complete:
-                    executor.add(self._add_step(job, fields))
-                else:
+                elif not complete:
                     self._fail(job, "lookup by xmlId incomplete (duplicates in the portal?); retrying")
+                elif job.payload.get("retired"):
+                    self._ack(job)  # left the plan and never reached the portal: nothing to retire
+                elif (
+                    job.kind == "pricetype"
+                    and job.payload.get("base")
+                    and directory.base_price_type is not None
+                    and directory.base_price_type_xml in UNTOUCHED_BASE
+                ):
+                    # The base 1C price type takes over the portal's own base type (prices of the
+                    # portal's deals keep their type); once taken over, a new base is added instead.
+                    executor.add(self._update_step(job, directory.base_price_type, fields))
+                else:
+                    executor.add(self._add_step(job, fields))
 
         def failed(exc: B24Error) -> None:
             for job, _ in items:
@@ -470,7 +577,7 @@ class Pusher:
         element = refs.get((str(job.payload["element"]), job.key))
         if element is None:
             raise Unresolved(f"{job.payload['element']} {job.key} is not in the portal yet")
-        prices = []
+        prices: list[dict[str, Any]] = []  # a retirement sends none: the element's rows are removed
         for type_id, value, currency in job.payload.get("prices", []):
             group = refs.get(("pricetype", str(type_id)))
             if group is None:
@@ -496,6 +603,9 @@ class Pusher:
         answer uploads nothing twice; pictures of ours (``<sha12>-``) no longer wanted are deleted.
         """
         element = refs.get(("product", job.key))
+        if job.payload.get("retired") and (element is None or job.payload.get("element_retired")):
+            self._ack(job)  # the goods left the plan too, or never reached the portal
+            return
         if element is None:
             self._fail(job, f"product {job.key} is not in the portal yet")
             return

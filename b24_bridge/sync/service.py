@@ -1,9 +1,12 @@
 """Plan and enqueue, and the background worker that triggers planning and drains the outbox.
 
 Trigger: the worker watches a cheap fingerprint of the catalog tables (row counts and latest
-``updated_at``). When it changed and then stayed still for ``idle_seconds`` (a package completed, or
-its last import ended), the worker plans and enqueues, then drains. It also drains whatever is due
-(retries after back-off, jobs a planner in another process enqueued) on every poll.
+``updated_at``). When it changed and then stayed still for ``idle_seconds``, the worker plans and
+enqueues, then drains. A package that finishes (``complete``/``deactivate`` of 3.1, or the last import
+of a classic exchange: ``CatalogImporter.on_finished``) wakes it at once through :meth:`BridgeWorker.wake`
+and it plans without waiting for the idle time; the idle poll stays the fallback (another process
+imported, a wake was missed). It also drains whatever is due (retries after back-off, jobs a planner
+in another process enqueued) on every poll.
 """
 
 from __future__ import annotations
@@ -52,7 +55,8 @@ async def compute_plan(
     if images is not None and mapping.images:
         wanted = {p.id: (p.package, p.images) for p in snapshot.products if p.images}
         files = await asyncio.to_thread(images.resolve_all, wanted)
-    return diff(build_targets(snapshot, mapping, files), pushed)
+    # Without a resolver the pictures are not looked at, so they cannot be said to have left.
+    return diff(build_targets(snapshot, mapping, files), pushed, retire_images=files is not None)
 
 
 async def plan_and_enqueue(
@@ -100,6 +104,13 @@ class BridgeWorker:
         self.last_plan: Plan | None = None
         self.last_report: PushReport | None = None
         self.last_error: str | None = None
+        self._woken = False
+        self._wake = asyncio.Event()
+
+    def wake(self, package_id: str = "") -> None:
+        """A catalog package finished: plan at the next tick without the idle wait, and tick now."""
+        self._woken = True
+        self._wake.set()
 
     async def tick(self) -> bool:
         """One poll: plan when the catalog changed and settled, then push what is due.
@@ -114,7 +125,10 @@ class BridgeWorker:
         now = self.monotonic()
         if busy or fingerprint != self._seen:
             self._seen, self._seen_at = fingerprint, now
-        if fingerprint != self.planned and now - self._seen_at >= self.mapping.idle_seconds:
+        settled = now - self._seen_at >= self.mapping.idle_seconds or (self._woken and not busy)
+        if not busy:
+            self._woken = False  # a wake during an import waits for it to end
+        if fingerprint != self.planned and settled:
             plan = await plan_and_enqueue(self.sessionmaker, self.mapping, images=self.images)
             self.planned, self.last_plan = fingerprint, plan
             worked = bool(plan.jobs)
@@ -141,7 +155,18 @@ class BridgeWorker:
             except Exception as exc:  # the worker must outlive one bad poll (logged with traceback)
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("b24 worker failed; retrying at the next poll")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self.mapping.poll_seconds)
-            except TimeoutError:
-                pass
+            await self._sleep(stop)
+
+    async def _sleep(self, stop: asyncio.Event) -> None:
+        """Until the next poll, a wake or ``stop``, whichever comes first."""
+        if self._wake.is_set():
+            self._wake.clear()
+            return
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waits, timeout=self.mapping.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+        self._wake.clear()

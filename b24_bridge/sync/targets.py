@@ -35,7 +35,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from b24_bridge.sync.images import ImageFile
-from b24_bridge.sync.mapping import MappingConfig
+from b24_bridge.sync.mapping import AUTO, OFF, MappingConfig
 from b24_bridge.sync.snapshot import CatalogSnapshot, GroupRow, OfferRow, ProductRow
 
 __all__ = ["ELEMENT_KINDS", "KINDS", "PHASES", "Target", "build_targets", "content_hash", "decimal_text"]
@@ -166,10 +166,19 @@ def _properties(
         if field is not None:
             values[field].append(value)
     out: dict[str, Any] = {f: v[0] if len(v) == 1 else v for f, v in sorted(values.items())}
-    if mapping.article_property is not None and article:
-        out[mapping.article_property] = article
-    if mapping.barcode_property is not None and barcode:
-        out[mapping.barcode_property] = barcode
+    for named, code in ((mapping.article_property, article), (mapping.barcode_property, barcode)):
+        if named not in (AUTO, OFF) and code:
+            out[named] = code  # a field the operator named
+    return out
+
+
+def _codes(mapping: MappingConfig, *, article: str | None, barcode: str | None) -> dict[str, Any]:
+    """``"auto"`` mode: ``article``/``barcode`` (``None`` clears); the pusher finds the portal field."""
+    out: dict[str, Any] = {}
+    if mapping.article_property == AUTO:
+        out["article"] = article or None
+    if mapping.barcode_property == AUTO:
+        out["barcode"] = barcode or None
     return out
 
 
@@ -184,11 +193,13 @@ def _element_payload(product: ProductRow, mapping: MappingConfig, sections: set[
         "measure_title": product.unit_name or product.unit_code,
         "fields": _properties(product, mapping, article=product.article, barcode=product.barcode),
     }
+    payload.update(_codes(mapping, article=product.article, barcode=product.barcode))
     payload.update(_vat(product, mapping))
     return payload
 
 
 def _offer_payload(product: ProductRow, offer: OfferRow, mapping: MappingConfig) -> dict[str, Any]:
+    article, barcode = offer.article or product.article, offer.barcode or product.barcode
     payload: dict[str, Any] = {
         "parent": product.id,
         "name": offer.name or product.name,
@@ -198,10 +209,11 @@ def _offer_payload(product: ProductRow, offer: OfferRow, mapping: MappingConfig)
         "fields": _properties(
             ProductRow(product.id, product.name, properties=product.properties),
             mapping,
-            article=offer.article or product.article,
-            barcode=offer.barcode or product.barcode,
+            article=article,
+            barcode=barcode,
         ),
     }
+    payload.update(_codes(mapping, article=article, barcode=barcode))
     payload.update(_vat(product, mapping))
     return payload
 
@@ -229,11 +241,14 @@ def _stock(
         if row.warehouse_id in warehouses:
             stores[row.warehouse_id] += row.quantity
     total = offer.quantity if offer.quantity is not None else sum(stores.values(), Decimal(0))
-    payload = {
+    payload: dict[str, Any] = {
         "element": kind,
         "stores": {w: decimal_text(q) for w, q in sorted(stores.items())},
         "total": decimal_text(total),
     }
+    mapped = {w: mapping.stores[w] for w in sorted(stores) if w in mapping.stores}
+    if mapped:  # a warehouse mapped or unmapped changes where the amounts go: send them again
+        payload["into"] = mapped
     return _target("stock", element, payload)
 
 

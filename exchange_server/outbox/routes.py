@@ -22,6 +22,7 @@ from b24_bridge.sync.access import IDLE_MESSAGE, describe, open_client
 from b24_bridge.sync.images import ImageResolver
 from b24_bridge.sync.service import BridgeWorker
 from exchange_server.admin import SETTINGS
+from exchange_server.handlers import EXCHANGE
 from exchange_server.keys import SESSIONMAKER
 from exchange_server.outbox import queue
 
@@ -97,10 +98,15 @@ async def _bridge(app: web.Application) -> AsyncIterator[None]:
         state.worker = BridgeWorker(app[SESSIONMAKER], settings.b24, client, images=images)
         state.message = f"pushing to {state.portal}"
         log.info("Bitrix24 bridge: %s", state.message)
+        # A finished catalog package wakes the worker at once (the idle poll stays the fallback).
+        exchange = app.get(EXCHANGE)
+        unhook = exchange.catalog.on_finished(state.worker.wake) if exchange is not None else None
         state.task = asyncio.create_task(state.worker.run(state.stop), name="b24-bridge")
         try:
             yield
         finally:
+            if unhook is not None:
+                unhook()
             state.stop.set()
             state.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

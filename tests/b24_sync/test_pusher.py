@@ -126,6 +126,9 @@ async def test_lost_create_answer_is_found_by_xml_id(
     snapshot = dataclasses.replace(
         snapshot, products=tuple(dataclasses.replace(p, group_ids=()) for p in snapshot.products)
     )
+    # The article/barcode properties exist already, so no batch adds them before the creates.
+    for code in ("CML2_ARTICLE", "CML2_BAR_CODE"):
+        await client.call("catalog.productProperty.add", {"fields": {"iblockId": 23, "name": code, "code": code}})
     await plan_into(sessionmaker, snapshot)
     # Directories, the lookup, then the creates: the answer of the creates' batch is lost.
     portal.faults.add(Fault.LOST_RESPONSE, method="batch", every=3, times=1)
