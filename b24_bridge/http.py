@@ -13,7 +13,15 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 
 from b24_bridge.errors import BadResponse, ConnectError, ConnectionLost, OAuthError, Timeout
-from b24_bridge.transport import DEFAULT_TIMEOUT, B24Request, B24Response, TokenSet, decode_body
+from b24_bridge.transport import (
+    DEFAULT_TIMEOUT,
+    B24Request,
+    B24Response,
+    TokenSet,
+    decode_body,
+    redact_text,
+    redact_url,
+)
 
 __all__ = ["AiohttpTokenEndpoint", "AiohttpTransport"]
 
@@ -49,6 +57,8 @@ class AiohttpTransport:
         raise BadResponse("redirected twice", status=302)
 
     async def _post(self, url: str, body: Mapping[str, Any]) -> tuple[int, dict[str, str], str, bytes]:
+        # Messages name the URL without the webhook's code: they reach logs and the outbox journal.
+        shown = redact_url(url)
         try:
             async with self._session.post(
                 url, json=body, timeout=self._timeout, allow_redirects=False
@@ -56,13 +66,13 @@ class AiohttpTransport:
                 raw = await resp.read()
                 return resp.status, dict(resp.headers), resp.headers.get("Content-Type", ""), raw
         except (aiohttp.ClientConnectorError, ConnectionRefusedError) as exc:
-            raise ConnectError(f"cannot connect to {url}: {exc}") from exc
+            raise ConnectError(f"cannot connect to {shown}: {redact_text(str(exc))}") from exc
         except TimeoutError as exc:
-            raise Timeout(f"no answer from {url} in {self._timeout.total} s") from exc
+            raise Timeout(f"no answer from {shown} in {self._timeout.total} s") from exc
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError) as exc:
-            raise ConnectionLost(f"connection to {url} lost: {exc}") from exc
+            raise ConnectionLost(f"connection to {shown} lost: {redact_text(str(exc))}") from exc
         except aiohttp.ClientError as exc:
-            raise ConnectionLost(f"{url}: {type(exc).__name__}: {exc}") from exc
+            raise ConnectionLost(f"{shown}: {type(exc).__name__}: {redact_text(str(exc))}") from exc
 
 
 class AiohttpTokenEndpoint:
@@ -97,7 +107,8 @@ class AiohttpTokenEndpoint:
         except TimeoutError as exc:
             raise Timeout(f"no answer from {self.url}") from exc
         except aiohttp.ClientError as exc:
-            raise ConnectionLost(f"{self.url}: {exc}") from exc
+            detail = redact_text(str(exc), self._client_secret, refresh_token)
+            raise ConnectionLost(f"{redact_url(self.url)}: {detail}") from exc
         body = decode_body(status, content_type, raw)
         if not isinstance(body, Mapping):
             raise OAuthError("invalid_response", "token answer is not an object")

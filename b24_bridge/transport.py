@@ -26,12 +26,32 @@ __all__ = [
     "WebhookURL",
     "decode_body",
     "parse_webhook_url",
+    "redact_text",
+    "redact_url",
 ]
 
 #: A cloud portal cuts a request off after 60 s (bitrix24.md §2.3); wait a little longer than that.
 DEFAULT_TIMEOUT: Final = 75.0
 
 _WEBHOOK_PATH: Final = re.compile(r"^(?P<prefix>.*?/rest)/(?P<user>\d+)/(?P<code>[^/]+)/?$")
+_WEBHOOK_CODE: Final = re.compile(r"(/rest/\d+/)[^/?#\s'\"]+")
+_SECRET_PARAMS: Final = re.compile(
+    r"((?:client_secret|refresh_token|access_token|auth|application_token|code)=)[^&#\s'\"]+", re.IGNORECASE
+)
+REDACTED: Final = "***"
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its secrets: a webhook's code and token-like query values become ``***``."""
+    return _SECRET_PARAMS.sub(r"\1" + REDACTED, _WEBHOOK_CODE.sub(r"\1" + REDACTED, url))
+
+
+def redact_text(text: str, *secrets: str) -> str:
+    """``text`` (an error message) with every URL secret and each of ``secrets`` replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return redact_url(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +71,12 @@ def parse_webhook_url(url: str) -> WebhookURL:
     """
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"webhook URL must be http(s)://<portal>/rest/<user_id>/<code>/, got {url!r}")
+        raise ValueError(
+            f"webhook URL must be http(s)://<portal>/rest/<user_id>/<code>/, got {redact_url(url)!r}"
+        )
     match = _WEBHOOK_PATH.match(parts.path)
     if match is None:
-        raise ValueError(f"webhook URL must end with /rest/<user_id>/<code>/, got {url!r}")
+        raise ValueError(f"webhook URL must end with /rest/<user_id>/<code>/, got {redact_url(url)!r}")
     path = f"{match['prefix']}/{match['user']}/{match['code']}/"
     return WebhookURL(
         urlunsplit((parts.scheme, parts.netloc, path, "", "")), int(match["user"]), match["code"]

@@ -21,9 +21,12 @@ from exchange_server.api import setup_api
 from exchange_server.db.engine import make_engine, upgrade_schema
 from exchange_server.handlers import EXCHANGE, EXCHANGE_PATHS, exchange, exchange_errors
 from exchange_server.keys import ENGINE, SESSIONMAKER
+from exchange_server.logins import LOGINS, Logins
 from exchange_server.outbox.routes import setup_b24
 from exchange_server.packages import Exchange
-from exchange_server.settings import Settings
+from exchange_server.retention import setup_retention
+from exchange_server.security_headers import add_security_headers
+from exchange_server.settings import Settings, with_hashed_passwords
 from exchange_server.telemetry import MeteredCatalogImporter, MeteredOrderImporter, request_log, setup_metrics
 from exchange_server.uploads import UnpackLimits
 from exchange_server.web import admin_guard, setup_admin
@@ -68,14 +71,20 @@ def server_options(settings: Settings) -> dict[str, Any]:
 def make_app(settings: Settings) -> web.Application:
     """Build the server application for ``settings`` (passwords must be set, see ``ensure_passwords``).
 
+    Plain passwords are hashed here; the application keeps only the hashes (``app[SETTINGS]``).
+
     Raises:
         ValueError: the exchange or the admin password is unset.
     """
     if settings.exchange_password is None or settings.admin_password is None:
         raise ValueError("exchange_password and admin_password must be set (see settings.ensure_passwords)")
+    settings = with_hashed_passwords(settings)
     app = web.Application(middlewares=[request_log, admin_guard, admin_auth, exchange_errors])
     app[SETTINGS] = settings
+    app[LOGINS] = Logins(settings)
+    app.on_response_prepare.append(add_security_headers(settings))
     app.cleanup_ctx.append(_resources)
+    setup_retention(app)
     for path in EXCHANGE_PATHS:
         app.router.add_get(path, exchange)
         app.router.add_post(path, exchange)

@@ -16,7 +16,7 @@ from b24_bridge.invoices import cli as b24_invoices_cli
 from b24_bridge.sync import cli as b24_sync_cli
 from commerceml import cli as commerceml_cli
 from commerceml import tools_cli as commerceml_tools_cli
-from exchange_server import demo, docs_cli, serve_cli
+from exchange_server import demo, docs_cli, password_cli, serve_cli
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     serve_cli,
     demo,
     docs_cli,
+    password_cli,
     b24_cli,
     b24_sync_cli,
     b24_invoices_cli,

@@ -37,6 +37,7 @@ from exchange_server.errors import (
 from exchange_server.importer import commit_query, orders_for_query
 from exchange_server.jobs import ImportJob, JobOutcome
 from exchange_server.journal import FileState
+from exchange_server.logins import LOGINS
 from exchange_server.packages import Exchange, import_catalog_file, import_order_files, package_dir
 from exchange_server.protocol import (
     COOKIE_NAME,
@@ -53,6 +54,7 @@ from exchange_server.protocol import (
     State,
     XmlReply,
     auth_failure,
+    session_id_for,
 )
 from exchange_server.uploads import PackageBudget, idle_limited, is_zip, receive_chunk, safe_relative_name
 
@@ -113,6 +115,8 @@ class Step:
     mode: str | None = None
     filename: str | None = None
     bytes_in: int = 0
+    locked: bool = False  # refused by the login lockout: journaled as status "locked"
+    secret: str | None = None  # the new session cookie: never journaled
 
 
 STEP = web.RequestKey("cml_step", Step)
@@ -130,13 +134,16 @@ def _basic(request: web.Request) -> tuple[str, str] | None:
     return decode_basic(request.headers.get("Authorization"))
 
 
-def _valid(ex: Exchange, auth: tuple[str, str]) -> bool:
-    password = ex.settings.exchange_password
-    if password is None:
-        return False
-    user_ok = secrets.compare_digest(auth[0].encode(), ex.settings.exchange_user.encode())
-    password_ok = secrets.compare_digest(auth[1].encode(), password.get_secret_value().encode())
-    return user_ok and password_ok
+async def _valid(request: web.Request, auth: tuple[str, str]) -> bool:
+    """The 1C login (hash check, lockout); a refusal while locked out is marked for the journal."""
+    logins = request.app[LOGINS]
+    verdict = await logins.check(request, logins.exchange, auth[0], auth[1], where="1C exchange")
+    request[STEP].locked = verdict.locked
+    return verdict.ok
+
+
+def _idle_limit(ex: Exchange) -> dt.datetime:
+    return journal.now() - dt.timedelta(seconds=ex.settings.session_ttl_seconds)
 
 
 async def _params(request: web.Request) -> list[tuple[str, str]]:
@@ -158,18 +165,21 @@ async def _params(request: web.Request) -> list[tuple[str, str]]:
 
 async def _find_session(ex: Exchange, request: web.Request, cmd: Command) -> ExchangeSession:
     auth = _basic(request)
-    if auth is not None and not _valid(ex, auth):
+    if auth is not None and not await _valid(request, auth):
         raise AuthError(AUTH_FAILED)
-    sid = request.cookies.get(COOKIE_NAME)
+    cookie = request.cookies.get(COOKIE_NAME)
+    sid = session_id_for(cookie) if cookie else None
+    # An expired session (idle longer than CML_SESSION_TTL_SECONDS) answers like no session at all.
+    active_since = _idle_limit(ex)
     async with ex.sessionmaker.begin() as db:
         if sid:
-            session = await journal.load_session(db, sid)
+            session = await journal.load_session(db, sid, active_since=active_since)
         elif auth is not None:  # a proxy dropped the cookie; Basic still identifies the node
-            session = await journal.latest_session(db, auth[0], cmd.kind)
+            session = await journal.latest_session(db, auth[0], cmd.kind, active_since=active_since)
         else:
             session = None
     if session is None:
-        raise AuthError(NO_SESSION, detail=f"cookie {sid!r}")
+        raise AuthError(NO_SESSION, detail=f"no live session {sid}" if sid else "no cookie")
     return session
 
 
@@ -199,15 +209,20 @@ async def exchange(request: web.Request) -> web.Response:
 
 async def _checkauth(ex: Exchange, request: web.Request, cmd: Command) -> web.Response:
     auth = _basic(request)
-    if auth is None or not _valid(ex, auth):
+    if auth is None or not await _valid(request, auth):
         return render(auth_failure())
-    # No rotation ever: this id is the session for the whole exchange (protocol.md §1.2 item 3).
-    session = ExchangeSession.start(cmd.kind, auth[0], sid=secrets.token_urlsafe(24), now=int(time.time()))
+    # No rotation ever: this cookie is the session for the whole exchange (protocol.md §1.2 item 3).
+    # Only its digest is stored and shown (protocol.session_id_for).
+    cookie = secrets.token_urlsafe(24)
+    session = ExchangeSession.start(cmd.kind, auth[0], sid=session_id_for(cookie), now=int(time.time()))
     async with ex.sessionmaker.begin() as db:
-        await journal.save_session(db, session, remote=request.remote)
+        await journal.save_session(db, session, remote=request.app[LOGINS].client(request))
     request[STEP].session_id = session.sid
-    response = render(Reply.checkauth(session))
-    response.set_cookie(COOKIE_NAME, session.sid, path="/", httponly=True)
+    request[STEP].secret = cookie
+    response = render(Reply.checkauth(session, cookie=cookie))
+    response.set_cookie(
+        COOKIE_NAME, cookie, path="/", httponly=True, samesite="Strict", secure=ex.settings.https or None
+    )
     return response
 
 
@@ -446,6 +461,10 @@ async def _journal_step(
     else:
         first = text.split("\n", 1)[0]
         status = first if first in ("success", "progress", "failure") else "init"
+    if step.locked:
+        status = "locked"
+    if step.secret:
+        text = text.replace(step.secret, "***")
     try:
         async with request.app[EXCHANGE].sessionmaker.begin() as db:
             await journal.record_step(

@@ -71,12 +71,26 @@ def _to_session(row: ExchangeSessionRow) -> ExchangeSession:
     )
 
 
-async def load_session(db: AsyncSession, sid: str) -> ExchangeSession | None:
-    row = await db.get(ExchangeSessionRow, sid)
-    return None if row is None else _to_session(row)
+def _live(row: ExchangeSessionRow | None, active_since: dt.datetime | None) -> ExchangeSession | None:
+    if row is None:
+        return None
+    if active_since is not None:
+        seen = row.updated_at if row.updated_at.tzinfo else row.updated_at.replace(tzinfo=dt.UTC)  # SQLite
+        if seen < active_since:
+            return None
+    return _to_session(row)
 
 
-async def latest_session(db: AsyncSession, user: str, kind: Kind) -> ExchangeSession | None:
+async def load_session(
+    db: AsyncSession, sid: str, *, active_since: dt.datetime | None = None
+) -> ExchangeSession | None:
+    """The session ``sid``; None when unknown or (given ``active_since``) last used before that time."""
+    return _live(await db.get(ExchangeSessionRow, sid), active_since)
+
+
+async def latest_session(
+    db: AsyncSession, user: str, kind: Kind, *, active_since: dt.datetime | None = None
+) -> ExchangeSession | None:
     """The newest session of ``user`` for ``kind`` (for 1C nodes whose cookies a proxy dropped)."""
     row = await db.scalar(
         select(ExchangeSessionRow)
@@ -84,7 +98,7 @@ async def latest_session(db: AsyncSession, user: str, kind: Kind) -> ExchangeSes
         .order_by(ExchangeSessionRow.created_at.desc())
         .limit(1)
     )
-    return None if row is None else _to_session(row)
+    return _live(row, active_since)
 
 
 # --- packages ------------------------------------------------------------------------------------

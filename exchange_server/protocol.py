@@ -8,7 +8,9 @@ Theory of operation
 -------------------
 Rule 1 (after h11 ``_state.py``): every legal move is a row of :data:`TRANSITIONS`; nothing else
 changes :attr:`ExchangeSession.state`. A session is born by ``checkauth`` (``NEW -> AUTHED``), is
-keyed by its cookie value, and lives until the next ``checkauth`` of that 1C node. Any move that is
+keyed by a digest of its cookie value (:func:`session_id_for`: the journal, the logs and the operator
+pages never hold the cookie itself), and lives until the next ``checkauth`` of that 1C node or until
+it has been idle for ``CML_SESSION_TTL_SECONDS`` (the handlers' check). Any move that is
 not in the table, a ``sessid`` that does not match, or a failure answered to 1C moves the session to
 ``ERROR``: a poisoned session answers ``failure`` to everything, and 1C has to start again with
 ``checkauth`` (protocol.md §3.4: 1C aborts the exchange on ``failure`` anyway).
@@ -24,6 +26,7 @@ line exactly ``success``/``progress``/``failure``, no BOM, HTTP 200 always.
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
 import re
@@ -56,6 +59,7 @@ __all__ = [
     "XmlReply",
     "auth_failure",
     "sessid_for",
+    "session_id_for",
 ]
 
 COOKIE_NAME: Final = "PHPSESSID"
@@ -256,9 +260,12 @@ class Reply:
 
     # constructors: the exact text of every answer lives here
     @classmethod
-    def checkauth(cls, session: ExchangeSession) -> Reply:
-        """``success``, cookie name, cookie value, ``sessid=`` and (catalog) ``timestamp=`` lines."""
-        lines = [Status.SUCCESS, COOKIE_NAME, session.sid, f"sessid={session.sessid}"]
+    def checkauth(cls, session: ExchangeSession, *, cookie: str | None = None) -> Reply:
+        """``success``, cookie name, cookie value, ``sessid=`` and (catalog) ``timestamp=`` lines.
+
+        ``cookie`` is the value whose :func:`session_id_for` is ``session.sid`` (default: the sid itself).
+        """
+        lines = [Status.SUCCESS, COOKIE_NAME, cookie or session.sid, f"sessid={session.sessid}"]
         if session.kind is Kind.CATALOG:
             lines.append(f"timestamp={session.timestamp}")
         return cls("\n".join(lines) + "\n")
@@ -316,6 +323,16 @@ class ImportState:
 
 
 # --- the session ---------------------------------------------------------------------------------
+
+
+def session_id_for(cookie: str) -> str:
+    """The session's id in the journal for a cookie value: 32 URL-safe characters of its SHA-256.
+
+    The cookie is the secret 1C presents; storing and showing only this digest means a journal, a log
+    or an operator page can never be replayed as a cookie.
+    """
+    digest = hashlib.sha256(b"cml-exchange session\x00" + cookie.encode("utf-8", "surrogatepass")).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")[:32]
 
 
 def sessid_for(sid: str) -> str:

@@ -78,8 +78,9 @@ def run_serve(args: argparse.Namespace) -> int:
     if generated:
         print(
             f"Generated password (1C user '{settings.exchange_user}', operator '{settings.admin_user}'): "
-            f"{generated}\n  stored in {settings.data_dir / GENERATED_PASSWORD_FILE}; set "
-            "CML_EXCHANGE_PASSWORD / CML_ADMIN_PASSWORD to choose your own.",
+            f"{generated}\n  shown only now (only its hash is kept, in "
+            f"{settings.data_dir / GENERATED_PASSWORD_FILE}); set CML_EXCHANGE_PASSWORD / CML_ADMIN_PASSWORD "
+            "to choose your own.",
             flush=True,
         )
     configure_logging(settings.log_format)

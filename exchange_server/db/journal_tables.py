@@ -3,8 +3,9 @@
 Queries live in ``exchange_server.journal``; the schema is created by migration ``20261123_0002``,
 which must match these classes.
 
-* ``exchange_sessions``: one row per ``checkauth`` (the cookie value is the key); the protocol state
-  (``ExchangeSession.to_record()``) so any process can serve the next request of the exchange.
+* ``exchange_sessions``: one row per ``checkauth``, keyed by a digest of the cookie (never the cookie);
+  the protocol state (``ExchangeSession.to_record()``) so any process can serve the next request of
+  the exchange.
 * ``exchange_packages``: one per ``init``; its directory, state and outcome, with timings.
 * ``exchange_files``: every file of a package, uploaded or unpacked from an archive: size, chunk
   count, the last chunk's hash (for the duplicate-chunk rule), the whole file's sha256 (taken when it

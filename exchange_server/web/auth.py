@@ -4,7 +4,10 @@ The same operator credentials as ``/api`` (``CML_ADMIN_USER`` / ``CML_ADMIN_PASS
 without a session is sent to ``/admin/login``; anything else gets ``401`` with a Basic challenge.
 Every unsafe request (POST ...) must carry the form field ``csrf_token`` bound to its session (or,
 for Basic clients, to the user) and, when the browser sends one, an ``Origin`` of this host. Every
-response of these paths carries the security headers.
+response of these paths carries the security headers. Passwords are checked against their scrypt hash
+by :class:`exchange_server.logins.Logins`, with its lockout after repeated failures (the login page then
+says so, a Basic client gets ``429``). Cookies are HttpOnly, SameSite=Strict, and Secure over TLS or
+with ``CML_HTTPS``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from aiohttp import web
 from exchange_server.admin import SETTINGS
 from exchange_server.commands import decode_basic
 from exchange_server.errors import AuthError
+from exchange_server.logins import LOGINS, Verdict
 from exchange_server.settings import Settings
 from exchange_server.web import security
 
@@ -65,24 +69,27 @@ SECURITY_HEADERS: Final = {
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+MSG_LOCKED: Final = "Too many failed logins; try again later."
+
+
 def signing_key_of(settings: Settings) -> bytes:
-    password = settings.admin_password.get_secret_value() if settings.admin_password else ""
-    return security.signing_key(settings.admin_user, password)
+    return security.signing_key(settings.admin_user, settings.admin_signing_secret)
 
 
-def _basic_user(request: web.Request, settings: Settings) -> str | None:
-    if settings.admin_password is None:
-        return None
+def _secure(request: web.Request, settings: Settings) -> bool:
+    return request.secure or settings.https
+
+
+async def _basic_user(request: web.Request) -> tuple[str | None, Verdict]:
     try:
         auth = decode_basic(request.headers.get("Authorization"))
     except AuthError:
-        return None
+        return None, Verdict(ok=False)
     if auth is None:
-        return None
-    ok = security.credentials_match(
-        auth[0], auth[1], settings.admin_user, settings.admin_password.get_secret_value()
-    )
-    return auth[0] if ok else None
+        return None, Verdict(ok=False)
+    logins = request.app[LOGINS]
+    verdict = await logins.check(request, logins.admin, auth[0], auth[1], where="admin (Basic)")
+    return (auth[0] if verdict.ok else None), verdict
 
 
 def _guarded(path: str, settings: Settings) -> bool:
@@ -138,10 +145,13 @@ async def admin_guard(request: web.Request, handler: Handler) -> web.StreamRespo
             session = security.read_session(key, request.cookies.get(SESSION_COOKIE))
             if session is not None and session.user == settings.admin_user:
                 request[ADMIN_USER], request[CSRF_BINDING] = session.user, "s:" + session.nonce
-            elif (user := _basic_user(request, settings)) is not None:
-                request[ADMIN_USER], request[CSRF_BINDING] = user, "b:" + user
             else:
-                return _with_headers(_unauthorised(request))
+                user, verdict = await _basic_user(request)
+                if user is None:
+                    if verdict.locked:
+                        return _with_headers(web.Response(status=429, text=MSG_LOCKED + "\n"))
+                    return _with_headers(_unauthorised(request))
+                request[ADMIN_USER], request[CSRF_BINDING] = user, "b:" + user
             if request.method in UNSAFE:
                 await _check_csrf(request, key, request[CSRF_BINDING])
         return _with_headers(await handler(request))
@@ -175,7 +185,14 @@ def login_form(page: LoginPage) -> Handler:
         nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(16)
         token = security.csrf_token(signing_key_of(request.app[SETTINGS]), "l:" + nonce)
         response = page(request, token, _safe_next(request.query.get("next")), None, 200)
-        response.set_cookie(LOGIN_COOKIE, nonce, path=LOGIN_PATH, httponly=True, samesite="Strict")
+        response.set_cookie(
+            LOGIN_COOKIE,
+            nonce,
+            path=LOGIN_PATH,
+            httponly=True,
+            samesite="Strict",
+            secure=_secure(request, request.app[SETTINGS]) or None,
+        )
         return response
 
     return handler
@@ -197,11 +214,11 @@ def login_submit(page: LoginPage) -> Handler:
             fresh = security.csrf_token(key, "l:" + nonce) if nonce else ""
             return page(request, fresh, target, "The form expired; please try again.", 403)
         user, password = str(form.get("user", "")), str(form.get("password", ""))
-        expected = settings.admin_password.get_secret_value() if settings.admin_password else None
-        if expected is None or not security.credentials_match(user, password, settings.admin_user, expected):
-            return page(
-                request, security.csrf_token(key, "l:" + nonce), target, "Wrong user or password.", 401
-            )
+        logins = request.app[LOGINS]
+        verdict = await logins.check(request, logins.admin, user, password, where="admin login form")
+        if not verdict.ok:
+            message, status = (MSG_LOCKED, 429) if verdict.locked else ("Wrong user or password.", 401)
+            return page(request, security.csrf_token(key, "l:" + nonce), target, message, status)
         response = web.HTTPSeeOther(target)
         response.set_cookie(
             SESSION_COOKIE,
@@ -209,7 +226,7 @@ def login_submit(page: LoginPage) -> Handler:
             path=ADMIN_PREFIX,
             httponly=True,
             samesite="Strict",
-            secure=request.secure,
+            secure=_secure(request, settings) or None,
             max_age=security.SESSION_SECONDS,
         )
         response.del_cookie(LOGIN_COOKIE, path=LOGIN_PATH)

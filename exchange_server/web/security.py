@@ -2,7 +2,9 @@
 
 Sessions are stateless so that several server processes behind a reverse proxy share them: the cookie
 holds ``<user>|<expiry>|<nonce>`` and an HMAC-SHA256 over it. The key is derived from the operator
-password, so changing ``CML_ADMIN_PASSWORD`` logs every browser out. A form's CSRF token is an HMAC of
+password setting (``Settings.admin_signing_secret``: its hash, never the plain password), so changing
+``CML_ADMIN_PASSWORD`` logs every browser out. Passwords themselves are checked in
+``exchange_server.logins``. A form's CSRF token is an HMAC of
 the session nonce (or of the Basic user for scripts that authenticate on every request), checked with
 a constant-time comparison.
 """
@@ -20,7 +22,6 @@ from typing import Final
 __all__ = [
     "SESSION_SECONDS",
     "AdminSession",
-    "credentials_match",
     "csrf_token",
     "csrf_valid",
     "issue_session",
@@ -41,16 +42,9 @@ class AdminSession:
     nonce: str
 
 
-def signing_key(admin_user: str, admin_password: str) -> bytes:
+def signing_key(admin_user: str, secret: str) -> bytes:
     """The HMAC key of sessions and CSRF tokens (changes with the operator's credentials)."""
-    return hashlib.sha256(_KEY_LABEL + admin_user.encode() + b"\x00" + admin_password.encode()).digest()
-
-
-def credentials_match(user: str, password: str, admin_user: str, admin_password: str) -> bool:
-    """Constant-time check of a login (both parts are always compared)."""
-    user_ok = secrets.compare_digest(user.encode(), admin_user.encode())
-    password_ok = secrets.compare_digest(password.encode(), admin_password.encode())
-    return user_ok and password_ok
+    return hashlib.sha256(_KEY_LABEL + admin_user.encode() + b"\x00" + secret.encode()).digest()
 
 
 def _sign(key: bytes, payload: bytes) -> str:

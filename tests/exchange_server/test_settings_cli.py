@@ -13,6 +13,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from exchange_server.cli import main
+from exchange_server.passwords import verify_password
 from exchange_server.settings import GENERATED_PASSWORD_FILE, Settings, ensure_passwords
 from tests.exchange_server.conftest import real_fixture
 
@@ -59,11 +60,12 @@ def test_bad_settings_are_refused(clean_env: None, tmp_path: Path) -> None:
 def test_generated_password_is_made_once(clean_env: None, tmp_path: Path) -> None:
     first, printed = ensure_passwords(Settings(data_dir=tmp_path))
     assert printed and first.exchange_password and first.admin_password
-    assert first.exchange_password.get_secret_value() == printed == first.admin_password.get_secret_value()
+    stored = first.exchange_password.get_secret_value()  # only the hash is kept (tests/security has more)
+    assert stored == first.admin_password.get_secret_value() and verify_password(printed, stored)
     assert (tmp_path / GENERATED_PASSWORD_FILE).stat().st_mode & 0o077 == 0
     again, printed_again = ensure_passwords(Settings(data_dir=tmp_path))
     assert printed_again is None
-    assert again.exchange_password and again.exchange_password.get_secret_value() == printed
+    assert again.exchange_password and again.exchange_password.get_secret_value() == stored
     own, nothing = ensure_passwords(
         Settings(data_dir=tmp_path / "x", exchange_password=SecretStr("a"), admin_password=SecretStr("b"))
     )
