@@ -34,11 +34,39 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default="standard",
         help="limits of the plan: standard 2/s burst 50, enterprise 5/s burst 250, box none",
     )
+    fake.add_argument(
+        "--inventory",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="inventory management (складской учёт): on = stock moves only by conducted documents and "
+        "quantity is read-only; --no-inventory (default, as a fresh portal) = quantity writable",
+    )
+    fake.add_argument(
+        "--cost",
+        type=_cost,
+        default=PortalConfig.default_cost,
+        metavar="SECONDS",
+        help="simulated execution time of every call, counted against the operating-time limit "
+        f"(480 s per method per 10 min; default {PortalConfig.default_cost})",
+    )
     fake.set_defaults(run=run_fake_portal)
 
 
-async def _serve(host: str, port: int, plan: str) -> None:
-    portal = FakePortal(PortalConfig(plan=plan))
+def _cost(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value <= 600:
+        raise argparse.ArgumentTypeError(f"must be within 0..600 seconds, got {text}")
+    return value
+
+
+async def _serve(
+    host: str, port: int, plan: str, *, inventory: bool = False, cost: float = PortalConfig.default_cost
+) -> None:
+    portal = FakePortal(PortalConfig(plan=plan, default_cost=cost))
+    portal.state.inventory_mode = inventory
     app = make_portal_app(portal)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -51,7 +79,8 @@ async def _serve(host: str, port: int, plan: str) -> None:
     shown = f"[{host}]" if ":" in host else host
     print(f"http://{shown}:{bound}{portal.webhook_path()}", flush=True)
     print(
-        f"plan={plan} stats=http://{shown}:{bound}/_fake/stats oauth=http://{shown}:{bound}/oauth/token/",
+        f"plan={plan} inventory={'on' if inventory else 'off'} cost={cost} "
+        f"stats=http://{shown}:{bound}/_fake/stats oauth=http://{shown}:{bound}/oauth/token/",
         file=sys.stderr,
         flush=True,
     )
@@ -63,7 +92,7 @@ async def _serve(host: str, port: int, plan: str) -> None:
 
 def run_fake_portal(args: argparse.Namespace) -> int:
     try:
-        asyncio.run(_serve(args.host, args.port, args.plan))
+        asyncio.run(_serve(args.host, args.port, args.plan, inventory=args.inventory, cost=args.cost))
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2
