@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 MSG_EMPTY_FILE: Final = "Файл для импорта пуст."
 MSG_INTERNAL: Final = "Внутренняя ошибка сервера при импорте файла {name}: {error}"
 MSG_READING: Final = "Файл {name} принят, идёт импорт."
+MSG_REUSED: Final = " (the same file as in package {package}, unchanged since: not read again)"
 XML_SUFFIXES: Final = (".xml",)
 
 
@@ -96,7 +97,8 @@ async def ensure_unpacked(ex: Exchange, package_id: str, root: Path, job: Import
             job.report(MSG_UNPACKED)
 
 
-async def _start(ex: Exchange, package_id: str, root: Path, name: str) -> Path:
+async def _start(ex: Exchange, package_id: str, root: Path, name: str) -> tuple[Path, str]:
+    """Check the file is there and not empty; journal it as running with its sha256 (returned too)."""
     path = resolve_in(root, PurePosixPath(name))
     if not await asyncio.to_thread(path.is_file):
         raise ImportFailed(IMPORT_BEFORE_UPLOAD.format(name=name))
@@ -113,7 +115,7 @@ async def _start(ex: Exchange, package_id: str, root: Path, name: str) -> Path:
             sha256=sha256,
             size=size,
         )
-    return path
+    return path, sha256
 
 
 async def _failed(ex: Exchange, package_id: str, name: str, error: str) -> None:
@@ -134,8 +136,10 @@ async def import_catalog_file(
     """
     try:
         await ensure_unpacked(ex, package_id, root, job)
-        path = await _start(ex, package_id, root, name)
-        result = await ex.catalog.import_file(path, package_id=package_id, base_dir=root, progress=job.report)
+        path, sha256 = await _start(ex, package_id, root, name)
+        result = await ex.catalog.import_file(
+            path, package_id=package_id, base_dir=root, progress=job.report, sha256=sha256
+        )
     except ExchangeError as exc:
         await _failed(ex, package_id, name, exc.reply_text)
         raise
@@ -144,6 +148,8 @@ async def import_catalog_file(
         await _failed(ex, package_id, name, error)
         raise ImportFailed(error, detail=repr(exc)) from exc
     summary = ", ".join(f"{kind}: {n}" for kind, n in sorted(result.counts.items()))
+    if result.reused_from is not None:
+        summary += MSG_REUSED.format(package=result.reused_from)
     async with ex.sessionmaker.begin() as db:
         await journal.set_import_state(
             db, package_id, name, FileState.DONE, status=summary, remarks=result.warnings
@@ -189,7 +195,7 @@ async def import_order_files(
                     and f.import_state != FileState.DONE
                 ]
         for target in targets:
-            path = await _start(ex, package_id, root, target)
+            path, _ = await _start(ex, package_id, root, target)
             if job is not None:
                 job.report(MSG_READING.format(name=target))
             result = await ex.orders.import_file(path, package_id=package_id)

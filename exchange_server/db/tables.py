@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -51,6 +52,7 @@ __all__ = [
     "DecimalText",
     "Group",
     "ImportScope",
+    "ImportedFile",
     "Offer",
     "OfferPrice",
     "OfferStock",
@@ -295,6 +297,29 @@ class ImportScope(Base):
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     changes_only: Mapped[bool | None] = mapped_column(Boolean)
     count: Mapped[int] = mapped_column(Integer)
+
+
+class ImportedFile(Base):
+    """A catalog file imported in full: its sha256, so the same bytes sent again need not be read again.
+
+    Written with the file's :class:`ImportScope` rows when its import succeeds. The importer reuses it
+    only when the store proves that importing the file again would change nothing but the mark of the
+    new package (``exchange_server.store.reuse``). ``row_format`` is the version of the row building
+    (hashes, stored JSON) that imported it: a file imported by another format is read again.
+    """
+
+    __tablename__ = "imported_files"
+
+    package_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    file: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    row_format: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(32))
+    schema_version: Mapped[str | None] = mapped_column(String(32))
+    changes_only: Mapped[bool | None] = mapped_column(Boolean)
+    warnings: Mapped[Any] = mapped_column(JsonData)
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 # --- orders ----------------------------------------------------------------------------------

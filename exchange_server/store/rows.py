@@ -31,6 +31,7 @@ __all__ = [
     "CHILD_COLUMNS",
     "ORDER_STATUS_REQUISITE",
     "PRICE_COLUMNS",
+    "ROW_FORMAT",
     "STOCK_COLUMNS",
     "EntityRow",
     "Kind",
@@ -41,6 +42,11 @@ __all__ = [
 ]
 
 ORDER_STATUS_REQUISITE = "Статус заказа"
+
+ROW_FORMAT: Final = 1
+"""Version of what this module builds (stored JSON, content hashes). Raise it whenever the rows of the
+same entity change: a file imported under another format is read again, not reused
+(``exchange_server.store.reuse``)."""
 
 T = TypeVar("T")
 
