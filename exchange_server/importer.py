@@ -247,7 +247,7 @@ class CatalogImporter:
             size = 0
             if sha256 is not None:
                 size = (await asyncio.to_thread(path.stat)).st_size
-                reused = await self._reuse(name, package_id, sha256, size)
+                reused = await retry_transient(partial(self._reuse, name, package_id, sha256, size))
                 if reused is not None:
                     return reused
             async with consume_in_thread(produce, depth=PIPE_DEPTH, name=f"import {name}") as batches:
