@@ -90,6 +90,10 @@ class ImportJobs:
     def running(self, package_id: str) -> list[ImportJob]:
         return [j for (p, _), j in self._jobs.items() if p == package_id and not j.task.done()]
 
+    def running_packages(self) -> set[str]:
+        """The packages with an import job running now (retention never touches them)."""
+        return {p for (p, _), j in self._jobs.items() if not j.task.done()}
+
     def forget(self, package_id: str) -> None:
         """Drop the finished jobs of a package (a new init began)."""
         for key in [k for k, j in self._jobs.items() if k[0] == package_id and j.task.done()]:

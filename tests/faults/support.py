@@ -67,14 +67,14 @@ def free_port() -> int:
 
 
 async def wait_until(
-    check: Callable[[], Awaitable[bool]], *, timeout: float, every: float = 0.05, what: str = "condition"
+    check: Callable[[], Awaitable[bool]], *, seconds: float, every: float = 0.05, what: str = "condition"
 ) -> None:
-    """Poll ``check`` until it is true; fail the test after ``timeout`` seconds."""
+    """Poll ``check`` until it is true; fail the test after ``seconds``."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + seconds
     while not await check():
         if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+            raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
         await asyncio.sleep(every)
 
 
@@ -251,8 +251,7 @@ class Digest:
         mine, theirs = set(self.lines), set(other.lines)
         missing, extra = sorted(mine - theirs)[:5], sorted(theirs - mine)[:5]
         raise AssertionError(
-            f"{what}: counts {other.counts} != expected {self.counts}; "
-            f"missing {missing}, unexpected {extra}"
+            f"{what}: counts {other.counts} != expected {self.counts}; missing {missing}, unexpected {extra}"
         )
 
 
@@ -332,9 +331,12 @@ async def db_orders_digest(database_url: str) -> Digest:
         await engine.dispose()
     lines_of: dict[str, list[str]] = {}
     for order_id, product_id, price, quantity, amount in rows:
-        lines_of.setdefault(order_id, []).append(f"{product_id}:{_num(price)}x{_num(quantity)}={_num(amount)}")
+        lines_of.setdefault(order_id, []).append(
+            f"{product_id}:{_num(price)}x{_num(quantity)}={_num(amount)}"
+        )
     return Digest.of(
-        f"order|{i}|{number or ''}|{_num(amount)}|{';'.join(lines_of.get(i, []))}" for i, number, amount in orders
+        f"order|{i}|{number or ''}|{_num(amount)}|{';'.join(lines_of.get(i, []))}"
+        for i, number, amount in orders
     )
 
 
@@ -382,11 +384,15 @@ class PrivatePostgres:
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
                   "--no-sync", "-E", "UTF8")  # fmt: skip
         self.start()
-        self._run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "faults")
+        self._run(
+            str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "faults"
+        )
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start")
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start"
+        )
 
     def stop(self, mode: str = "immediate") -> None:
         """``immediate``: the server dies like a crash (recovery at the next start)."""
