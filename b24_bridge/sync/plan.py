@@ -20,7 +20,9 @@ pricetype  kept as it is: a price type has no active flag and may serve others; 
 prices     the element's price rows removed (``modify`` with no rows): a price row has no flag,
            removal is its only representation. Not when the element itself left (it is
            inactive, its last prices stay)
-stock      left as it is (the element or the store is inactive; amounts stay documented)
+stock      left as it is: the element or the store is inactive, or the goods became a parent
+           of variations (the portal counts the variations' stock); ``stock_mode = "off"``
+           means stock is not ours to touch
 images     our pictures (``<sha12>-`` names) deleted while the goods stay and images are on
 ========== ===================================================================================
 """

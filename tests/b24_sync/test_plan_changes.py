@@ -213,3 +213,37 @@ def test_article_and_barcode_settings_are_validated() -> None:
     ]
     assert auto.payload["article"] == "ART-0" and "property7" not in auto.payload["fields"]
     assert named.payload["fields"]["property7"] == "ART-0" and "article" not in named.payload
+
+
+async def test_goods_that_gain_characteristics_become_a_parent_without_prices(
+    portal: FakePortal, clock: ManualClock, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    client = make_client(portal, clock)
+    mapping = MappingConfig()
+    snapshot = sample_catalog(6)
+    await push(sessionmaker, client, snapshot, mapping)
+    simple = next(
+        p
+        for p in snapshot.products
+        if not any(o.characteristic_id for o in snapshot.offers if o.product_id == p.id)
+    )
+    own = next(o for o in snapshot.offers if o.id == simple.id)
+    assert (await read_portal(client)).elements[simple.id][0] == 1
+    variations = tuple(
+        dataclasses.replace(own, id=f"{simple.id}#v{n}", characteristic_id=f"v{n}", name=f"{simple.name} {n}")
+        for n in range(2)
+    )
+    after = dataclasses.replace(
+        snapshot, offers=tuple(o for o in snapshot.offers if o.id != simple.id) + variations
+    )
+    plan = await push(sessionmaker, client, after, mapping)
+    assert plan.counts()["prices"] == {"create": 2, "update": 0, "retire": 1}
+    view = await read_portal(client)
+    assert view.elements[simple.id][0] == 3  # the portal's own element, now a parent (never a second one)
+    assert not any(k == simple.id for k, _ in view.prices)  # a parent has no prices of its own
+    want = expected_portal(after, mapping)
+    assert dataclasses.replace(view, stock={k: v for k, v in view.stock.items() if k[0] != simple.id}) == want
+    # The parent's own stock is left as it was: the portal counts a parent's variations, not the parent.
+    assert {k: v for k, v in view.stock.items() if k[0] == simple.id} == {
+        (simple.id, s.warehouse_id): s.quantity for s in own.stock or () if s.quantity
+    }
