@@ -2,7 +2,8 @@
 
 Run (not a pytest test)::
 
-    python -m tests.benchmarks.bench_invoices [--invoices 1000] [--changes 20] [--database-url URL]
+    python -m tests.benchmarks.bench_invoices [--invoices 1000] [--changes 20] [--new-inn 10]
+        [--database-url URL]
 
 The real server (``make_app`` + the invoice service) on a fresh SQLite file (or ``--database-url``),
 spoken to over HTTP by the test client; the fake portal at the **standard** plan's limits (2
@@ -16,6 +17,11 @@ The portal is seeded with its limiter switched off (seeding is not what is measu
    the time from the request to the answer, by which the portal's invoice is on the paid stage
    (checked), with the client's bucket idle (waiting out the drain first) and with it full (right
    after a burst of 50 requests).
+
+3. ``new ИНН``: ``--new-inn`` orders created in 1C, each for a counterparty whose ИНН the portal does
+   not know, one classic upload each; the time from the request to the answer, by which the company,
+   its requisite and the invoice with its rows exist (checked: exactly one of each), idle and full
+   bucket alternately.
 
 Prints a markdown report to stdout.
 """
@@ -42,7 +48,7 @@ from b24_bridge.fake import FakePortal, InProcessTransport, PortalConfig
 from b24_bridge.invoices.settings import InvoiceSettings
 from b24_bridge.invoices.sync import InvoiceSync
 from b24_bridge.invoices.web import INVOICE_SYNC, add_invoice_service
-from commerceml.model import Document, Requisite
+from commerceml.model import Counterparty, Document, OrderLine, Requisite
 from exchange_server.app import make_app
 from exchange_server.settings import Settings
 from tests.b24_invoices.conftest import upload_orders
@@ -106,6 +112,17 @@ async def seed(portal: FakePortal, invoices: int) -> list[int]:
     portal.bucket, portal.operating = bucket, operating
     portal.events.outbox.clear()
     return ids
+
+
+async def _prepare_bucket(client: B24Client, condition: str) -> None:
+    """``idle``: wait out the client's bucket; ``full``: another job just used the whole burst."""
+    if condition == "idle":
+        bucket = client.bucket
+        assert bucket is not None
+        await asyncio.sleep(bucket.level(client.clock.now()) / 2.0 + 0.2)
+    else:
+        for _ in range(50):
+            await client.call("crm.vat.list", {})
 
 
 async def run(args: argparse.Namespace) -> str:
@@ -188,6 +205,45 @@ async def run(args: argparse.Namespace) -> str:
             per_change.append(portal.stats.requests - before)
             results[condition].append(elapsed)
             log(f"change {index + 1}: {condition} {elapsed * 1000:.0f} ms, {per_change[-1]} requests")
+
+        new_inn: dict[str, list[float]] = {"idle": [], "full": []}
+        per_new: list[int] = []
+        for index in range(args.new_inn):
+            condition = "idle" if index % 2 == 0 else "full"
+            await _prepare_bucket(service_client, condition)
+            inn = f"50{index:08d}"  # the seeded companies use 77xxxxxxxx
+            doc = Document(
+                id=f"bench-new-{index}",
+                number=f"УТ-{index}",
+                date=dt.date.today(),
+                amount=Decimal(3000),
+                version="1",
+                operation="Заказ товара",
+                counterparties=(
+                    Counterparty(id=f"c-{inn}", name=f"ООО Новый {index}", inn=inn, kpp="770101001",
+                                 role="Покупатель"),
+                ),  # fmt: skip
+                lines=(
+                    OrderLine(id=f"guid-{index % 50:04d}", name="Товар", price=Decimal(1000),
+                              quantity=Decimal(3), amount=Decimal(3000)),
+                ),  # fmt: skip
+            )
+            before = portal.stats.requests
+            started = time.perf_counter()
+            answer = await upload_orders(node, [doc], name=f"new-{index}.xml")
+            elapsed = time.perf_counter() - started
+            assert answer.startswith("success"), answer
+            per_new.append(portal.stats.requests - before)
+            made = [r.method for r in list(portal.records)[-3 * per_new[-1] :] if not r.nested]
+            methods = made[-per_new[-1] :]
+            requisites = await service_client.list_all("crm.requisite.list", {"filter": {"RQ_INN": inn}})
+            items = await service_client.call(
+                "crm.item.list", {"entityTypeId": 31, "filter": {"xmlId": doc.id}}
+            )
+            assert len(requisites) == 1 and len(items["items"]) == 1, (requisites, items)
+            assert items["items"][0]["companyId"] == int(requisites[0]["ENTITY_ID"])
+            new_inn[condition].append(elapsed)
+            log(f"new ИНН {index + 1}: {condition} {elapsed * 1000:.0f} ms, {per_new[-1]} requests: {methods}")
     finally:
         await client.close()
 
@@ -216,6 +272,17 @@ async def run(args: argparse.Namespace) -> str:
         row("idle", results["idle"]),
         row("full (50 requests just sent)", results["full"]),
     ]
+    if per_new:
+        lines += [
+            "",
+            f"Order created in 1C for a new ИНН -> company + requisite + invoice with rows "
+            f"({statistics.median(per_new):.0f} REST requests each):",
+            "",
+            "| client bucket | orders | median (ms) | p95 (ms) | max (ms) |",
+            "|---|---:|---:|---:|---:|",
+            row("idle", new_inn["idle"]),
+            row("full (50 requests just sent)", new_inn["full"]),
+        ]
     return "\n".join(lines)
 
 
@@ -225,6 +292,7 @@ def main() -> None:
     )
     parser.add_argument("--invoices", type=int, default=1000)
     parser.add_argument("--changes", type=int, default=20)
+    parser.add_argument("--new-inn", type=int, default=10, help="orders from 1C for new ИНН")
     parser.add_argument("--database-url", default=None)
     print(asyncio.run(run(parser.parse_args())))
 
