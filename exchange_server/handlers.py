@@ -21,6 +21,7 @@ from typing import Final, Protocol
 from xml.sax.saxutils import escape
 
 from aiohttp import web
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from commerceml.writer import write_orders
 from exchange_server import journal
@@ -56,7 +57,14 @@ from exchange_server.protocol import (
     auth_failure,
     session_id_for,
 )
-from exchange_server.uploads import PackageBudget, idle_limited, is_zip, receive_chunk, safe_relative_name
+from exchange_server.uploads import (
+    DiskFull,
+    PackageBudget,
+    idle_limited,
+    is_zip,
+    receive_chunk,
+    safe_relative_name,
+)
 
 __all__ = ["EXCHANGE", "EXCHANGE_PATHS", "ORDER_HOOKS", "OrderHooks", "exchange", "exchange_errors", "render"]
 
@@ -69,6 +77,7 @@ UPLOAD_SLACK: Final = 1024 * 1024
 MSG_STILL_IMPORTING: Final = "Импорт файлов пакета ещё выполняется; повторите команду позже."
 MSG_INTERNAL: Final = "Внутренняя ошибка сервера. Подробности в журнале обмена."
 MSG_INTERRUPTED: Final = "Передача файла {name} прервана; повторите отправку."
+MSG_DATABASE_DOWN: Final = "База данных сервера недоступна; повторите обмен позже."
 MSG_SLOW_REQUEST: Final = "Запрос передаётся слишком медленно (дольше {seconds:g} с); повторите его."
 
 # Bitrix's sale info dictionary (protocol.md §3.7); the first letter of "Cтатусы" is a LATIN C there.
@@ -273,17 +282,25 @@ async def _file(ex: Exchange, request: web.Request, session: ExchangeSession, cm
     root = package_dir(ex.settings, session.kind, package_id)
     name = str(safe_relative_name(cmd.filename))
     async with ex.sessionmaker.begin() as db:
-        previous = journal.last_chunk(await journal.file_row(db, package_id, name))
+        row = await journal.file_row(db, package_id, name)
+        previous = journal.last_chunk(row)
+        booked = (row.size or 0) if row is not None else 0
     try:
         result = await receive_chunk(
             idle_limited(request.content.iter_chunked(1 << 20), ex.settings.read_timeout, name),
             root,
             cmd.filename,
             last_chunk=previous,
+            booked_size=booked,
             expected_length=request.content_length,
             max_length=ex.settings.file_limit + UPLOAD_SLACK,
             budget=PackageBudget(ex.settings.upload_max_bytes, await _package_bytes(ex, package_id)),
         )
+    except DiskFull as exc:  # the file is gone, and so is its journal row: the package failed
+        log.error("package %s: disk full while receiving %s: %s", package_id, name, exc.detail)
+        async with ex.sessionmaker.begin() as db:
+            await journal.discard_file(db, package_id, name, exc.reply_text)
+        raise
     except (OSError, asyncio.IncompleteReadError) as exc:  # the body broke off; the file is unchanged
         raise UploadError(MSG_INTERRUPTED.format(name=name), detail=repr(exc)) from exc
     request[STEP].bytes_in = result.chunk.length
@@ -416,6 +433,16 @@ MODES: Final[dict[Mode, Handler]] = {
 }
 
 
+def database_down(exc: BaseException) -> bool:
+    """True when ``exc`` says the database cannot be reached (stopped, restarting, connection lost)."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    # asyncpg raises its own errors (and a refused connect) before SQLAlchemy can wrap them.
+    return isinstance(exc, ConnectionRefusedError) or type(exc).__module__.startswith("asyncpg")
+
+
 @web.middleware
 async def exchange_errors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -437,9 +464,13 @@ async def exchange_errors(
         log.warning("%s %s: client went away", request.method, request.path_qs)
         await asyncio.shield(_journal_step(request, step, None, started_at, clock))
         raise
-    except Exception:  # the one catch-all of the exchange (STYLE.md §2.7): 1C must get a failure line
-        log.exception("%s %s crashed", request.method, request.path_qs)
-        response = render(Reply.failure(MSG_INTERNAL))
+    except Exception as exc:  # the one catch-all of the exchange (STYLE.md §2.7): 1C must get a failure
+        if database_down(exc):
+            log.error("%s %s: the database is unavailable: %r", request.method, request.path_qs, exc)
+            response = render(Reply.failure(MSG_DATABASE_DOWN))
+        else:
+            log.exception("%s %s crashed", request.method, request.path_qs)
+            response = render(Reply.failure(MSG_INTERNAL))
     await _journal_step(request, step, response, started_at, clock)
     return response
 

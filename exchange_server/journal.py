@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange_server.db.journal_tables import ExchangeFile, ExchangePackage, ExchangeSessionRow, ExchangeStep
@@ -22,6 +22,7 @@ __all__ = [
     "FileState",
     "add_unpacked_files",
     "create_package",
+    "discard_file",
     "file_row",
     "finish_package",
     "latest_session",
@@ -200,6 +201,19 @@ async def record_chunk(db: AsyncSession, package_id: str, result: AppendResult, 
         update(ExchangePackage)
         .where(ExchangePackage.id == package_id)
         .values(updated_at=stamp, state="receiving")
+    )
+
+
+async def discard_file(db: AsyncSession, package_id: str, name: str, reason: str) -> None:
+    """The file was removed from the disk (no space left): forget it, the package has failed."""
+    await db.execute(
+        delete(ExchangeFile).where(ExchangeFile.package_id == package_id, ExchangeFile.name == name)
+    )
+    stamp = now()
+    await db.execute(
+        update(ExchangePackage)
+        .where(ExchangePackage.id == package_id)
+        .values(state="failed", outcome=reason, updated_at=stamp, finished_at=stamp)
     )
 
 

@@ -14,6 +14,11 @@ Rules implemented (protocol.md §3.3, §10.1):
   interrupted body leaves the file as it was (item 4);
 * a chunk that starts a document (XML declaration, BOM + declaration, zip magic) while the file
   already has data starts the file afresh, the old one kept as ``<name>.prev`` (item 2);
+* a file longer than the journal says (a server killed while it wrote a chunk, or before it booked
+  one) is cut back to the booked size first, so the chunk 1C sends again lands once, after the last
+  complete chunk;
+* a full disk (``ENOSPC``, ``EDQUOT``) is refused with :class:`DiskFull` and the file is removed as a
+  whole (its session is over; 1C starts a new exchange once space is freed);
 * a chunk identical (sha256 and length) to the previous chunk of the file is a resend after a lost
   answer and is not appended again (item 3). The protocol has no chunk index, so this cannot be told
   apart from a file that really repeats a whole ``file_limit`` block; for XML and zip data cut into
@@ -26,7 +31,9 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import errno
 import hashlib
+import logging
 import os
 import re
 import shutil
@@ -45,6 +52,7 @@ __all__ = [
     "AppendAction",
     "AppendResult",
     "ChunkRecord",
+    "DiskFull",
     "PackageBudget",
     "UnpackLimits",
     "idle_limited",
@@ -54,6 +62,8 @@ __all__ = [
     "safe_relative_name",
     "unpack_archive",
 ]
+
+log = logging.getLogger(__name__)
 
 ZIP_MAGIC: Final = b"PK\x03\x04"
 _BOM: Final = b"\xef\xbb\xbf"
@@ -79,6 +89,9 @@ MAX_PATH_DEPTH: Final = 16
 MSG_BAD_NAME: Final = "Недопустимое имя файла: {name} ({why})."
 MSG_INTERRUPTED: Final = "Файл {name} получен не полностью ({got} из {expected} байт); повторите отправку."
 MSG_TOO_LARGE: Final = "Часть файла {name} больше допустимого размера {limit} байт."
+MSG_DISK_FULL: Final = (
+    "На сервере закончилось место на диске: файл {name} не сохранён. Освободите место и повторите обмен."
+)
 MSG_BAD_ZIP: Final = "Архив {name} повреждён или не является zip-архивом: {why}"
 MSG_ZIP_LIMIT: Final = "Архив {name} отклонён: {why}"
 MSG_PACKAGE_FULL: Final = (
@@ -91,6 +104,13 @@ MSG_SLOW_BODY: Final = (
 )
 MIN_BODY_RATE: Final = 1024
 """Bytes per second a body must average once ``read_timeout`` has passed (a trickling client is cut)."""
+
+
+class DiskFull(UploadError):
+    """The disk (or the quota) of the data directory is full; the partial file was removed."""
+
+
+NO_SPACE: Final = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def _refuse(raw: str, why: str) -> UploadError:
@@ -230,10 +250,14 @@ def _starts_document(head: bytes) -> bool:
     return head.startswith((b"<?xml", ZIP_MAGIC))
 
 
-def _open_for_chunk(path: Path, head: bytes) -> tuple[BinaryIO, int, bool]:
-    """Open ``path`` for this chunk: (file, size before, restarted)."""
+def _open_for_chunk(path: Path, head: bytes, booked: int | None) -> tuple[BinaryIO, int, bool]:
+    """Open ``path`` for this chunk: (file, size before, restarted); cut back to ``booked`` bytes first."""
     path.parent.mkdir(parents=True, exist_ok=True)
     size = path.stat().st_size if path.exists() else 0
+    if booked is not None and size > booked:
+        log.warning("%s: %d bytes past the last booked chunk cut off", path, size - booked)
+        os.truncate(path, booked)
+        size = booked
     if size and _starts_document(head):
         os.replace(path, path.with_name(path.name + ".prev"))
         return open(path, "wb"), 0, True  # noqa: SIM115 - closed by the caller
@@ -241,7 +265,10 @@ def _open_for_chunk(path: Path, head: bytes) -> tuple[BinaryIO, int, bool]:
 
 
 def _rollback(handle: BinaryIO, path: Path, size: int, restarted: bool) -> None:
-    handle.close()
+    try:
+        handle.close()
+    except OSError:  # the buffered tail could not be written; the descriptor is closed anyway
+        pass
     if restarted:
         os.replace(path.with_name(path.name + ".prev"), path)
     elif size == 0:
@@ -250,12 +277,18 @@ def _rollback(handle: BinaryIO, path: Path, size: int, restarted: bool) -> None:
         os.truncate(path, size)
 
 
+def _remove_all(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".prev").unlink(missing_ok=True)
+
+
 async def receive_chunk(
     body: AsyncIterable[bytes],
     package_dir: Path,
     raw_name: str,
     *,
     last_chunk: ChunkRecord | None,
+    booked_size: int | None = None,
     expected_length: int | None = None,
     max_length: int | None = None,
     budget: PackageBudget | None = None,
@@ -267,6 +300,8 @@ async def receive_chunk(
         package_dir: the package directory (created when missing).
         raw_name: the ``filename`` parameter.
         last_chunk: the previous chunk of this file in this package, from the journal.
+        booked_size: the file's size after its last chunk booked in the journal (0: none booked);
+            bytes beyond it are the remains of an interrupted write and are cut off. None: no check.
         expected_length: ``Content-Length`` when the request had one.
         max_length: refuse bodies longer than this (``file_limit`` plus slack).
         budget: the package's size limit and what it holds already; a body that does not fit is
@@ -278,6 +313,7 @@ async def receive_chunk(
     Raises:
         UploadError: a bad name, a body shorter than ``Content-Length`` or longer than ``max_length``
             or than the room left in the package; the file is left exactly as it was.
+        DiskFull: no space left on the device; the file (and its ``.prev``) removed.
     """
     name = safe_relative_name(raw_name)
 
@@ -296,12 +332,15 @@ async def receive_chunk(
     handle: BinaryIO | None = None
     size_before = 0
     restarted = False
+    closed = False
     try:
         async for piece in body:
             if not piece:
                 continue
             if handle is None:
-                handle, size_before, restarted = await asyncio.to_thread(_open_for_chunk, path, piece)
+                handle, size_before, restarted = await asyncio.to_thread(
+                    _open_for_chunk, path, piece, booked_size
+                )
             length += len(piece)
             check(length)
             digest.update(piece)
@@ -315,11 +354,20 @@ async def receive_chunk(
             return AppendResult(AppendAction.APPENDED, name, path, size, ChunkRecord(digest.hexdigest(), 0))
         chunk = ChunkRecord(digest.hexdigest(), length)
         if not restarted and size_before and last_chunk == chunk:
+            closed = True
             await asyncio.to_thread(_rollback, handle, path, size_before, False)
             return AppendResult(AppendAction.DUPLICATE, name, path, size_before, chunk)
-        await asyncio.to_thread(handle.close)
+        await asyncio.to_thread(handle.close)  # may fail: the buffered tail is written here
+        closed = True
+    except OSError as exc:
+        if handle is not None and not closed:
+            await asyncio.shield(asyncio.to_thread(_rollback, handle, path, size_before, restarted))
+        if exc.errno not in NO_SPACE:
+            raise
+        await asyncio.shield(asyncio.to_thread(_remove_all, path))
+        raise DiskFull(MSG_DISK_FULL.format(name=name), detail=repr(exc)) from exc
     except BaseException:
-        if handle is not None and not handle.closed:
+        if handle is not None and not closed:
             await asyncio.shield(asyncio.to_thread(_rollback, handle, path, size_before, restarted))
         raise
     if restarted:
