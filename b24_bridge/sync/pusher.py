@@ -8,6 +8,9 @@ I/O shell around :mod:`b24_bridge.sync.commands` (fields), :mod:`b24_bridge.sync
   the retry finds what the lost create made;
 * outcomes are written after every batch (acknowledged hash and portal id, or the failure with
   back-off; parked after ``max_attempts``);
+* a worker is named ``push-<host>-<pid>-<random>``: jobs a killed process left running are handed
+  back at the next poll of any worker on the same host (:meth:`Pusher.release_orphans`), not after
+  the 10-minute lease; workers on other hosts still wait for the lease;
 * stock with inventory management on: current amounts are read (``catalog.storeproduct.list``)
   and the differences are conducted as an ``S`` (increase) and a ``D`` (write-off) document in
   the same batch; a retry re-reads the amounts, so a lost answer never applies a difference twice.
@@ -19,7 +22,9 @@ import asyncio
 import base64
 import datetime as dt
 import hashlib
+import os
 import re
+import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -45,7 +50,7 @@ from b24_bridge.sync.mapping import MappingConfig
 from exchange_server.outbox import queue
 from exchange_server.outbox.queue import Ack, ClaimedJob, Failure
 
-__all__ = ["PushReport", "Pusher", "discover"]
+__all__ = ["PushReport", "Pusher", "discover", "orphaned_workers", "worker_name"]
 
 LOOKUP_KEYS: Final = 40
 STOCK_ROWS: Final = 48  # (element, store) rows read per storeproduct.list page (50 per page)
@@ -63,6 +68,52 @@ PROPERTY_KIND: Final = {
 PROPERTY_CODES: Final = tuple(PROPERTY_KIND)
 NEW_PROPERTY: Final = {"article": ("CML2_ARTICLE", "Артикул"), "barcode": ("CML2_BAR_CODE", "Штрихкод")}
 UNTOUCHED_BASE: Final = (None, "", "BASE")  # xmlId of a base price type no 1C type has taken over
+
+
+_LIVE_WORKERS: set[str] = set()
+"""Worker names created in this process (another pusher of the same process is never an orphan)."""
+
+
+def worker_name() -> str:
+    """``push-<host>-<pid>-<random>``: who claimed a job, and whether that process still lives."""
+    return f"push-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def orphaned_workers(
+    names: Sequence[str],
+    *,
+    host: str,
+    pid: int,
+    live: set[str] | frozenset[str] = frozenset(),
+    alive: Callable[[int], bool] = _pid_alive,
+) -> list[str]:
+    """The workers among ``names`` that are certainly dead: named on this host, and either their
+    process is gone, or it is this very process (same pid after a restart, as in a container) while
+    the name is none of the ``live`` ones. Names of other hosts or of another format are left alone.
+    """
+    out = []
+    for name in names:
+        prefix, _, rest = name.rpartition("-")
+        head, _, pid_text = prefix.rpartition("-")
+        if head != f"push-{host}" or not pid_text.isdigit() or not rest:
+            continue
+        owner = int(pid_text)
+        if owner == pid:
+            if name not in live:
+                out.append(name)
+        elif not alive(owner):
+            out.append(name)
+    return out
 
 
 @dataclass(slots=True)
@@ -242,7 +293,8 @@ class Pusher:
         self.sessionmaker = sessionmaker
         self.mapping = mapping
         self.claim_size = claim_size
-        self.worker = worker or f"push-{uuid.uuid4().hex[:12]}"
+        self.worker = worker or worker_name()
+        _LIVE_WORKERS.add(self.worker)
         self.progress = progress
         self.directory: PortalDirectory | None = None
         self._acks: list[Ack] = []
@@ -288,6 +340,14 @@ class Pusher:
         self.report.errors.extend(f.error for f in fails[:5] if len(self.report.errors) < 50)
         if self.progress is not None:
             self.progress(self.report)
+
+    async def release_orphans(self) -> int:
+        """Hand back the jobs that killed workers of this host left running; returns how many."""
+        async with self.sessionmaker.begin() as session:
+            names = await queue.running_workers(session)
+            dead = orphaned_workers(names, host=socket.gethostname(), pid=os.getpid(), live=_LIVE_WORKERS)
+            released = await queue.release_workers(session, dead, self.now()) if dead else 0
+        return released
 
     # -- the loop ------------------------------------------------------------------------------
 

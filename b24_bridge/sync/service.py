@@ -136,6 +136,9 @@ class BridgeWorker:
                 log.info("b24: planned %d jobs (%s)", len(plan.jobs), plan.counts())
             for warning in plan.warnings:
                 log.warning("b24: %s", warning)
+        released = await self.pusher.release_orphans()
+        if released:
+            log.warning("b24: %d jobs of a stopped worker handed back (the server was killed?)", released)
         report = await self.pusher.drain(wait=False)
         if report.done or report.failed:
             self.last_report = report

@@ -36,7 +36,9 @@ __all__ = [
     "portal_ids",
     "pushed_hashes",
     "release",
+    "release_workers",
     "retry_failed",
+    "running_workers",
     "status",
 ]
 
@@ -282,6 +284,27 @@ async def release(session: AsyncSession, ids: Sequence[int], now: dt.datetime) -
             .where(T.c.id.in_(part), T.c.state == RUNNING)
             .values(state=PENDING, attempts=T.c.attempts - 1, claimed_by=None, updated_at=now)
         )
+
+
+async def running_workers(session: AsyncSession) -> list[str]:
+    """The names in ``claimed_by`` of the jobs running now (to find those of dead workers)."""
+    rows = await session.execute(
+        select(T.c.claimed_by).where(T.c.state == RUNNING, T.c.claimed_by.is_not(None)).distinct()
+    )
+    return sorted(str(name) for name in rows.scalars())
+
+
+async def release_workers(session: AsyncSession, workers: Sequence[str], now: dt.datetime) -> int:
+    """Running jobs of these (dead) workers back to pending, due at once; the attempt stays counted
+    (a job that kills its worker every time is still parked after ``max_attempts``)."""
+    if not workers:
+        return 0
+    result = await session.execute(
+        update(T)
+        .where(T.c.state == RUNNING, T.c.claimed_by.in_(list(workers)))
+        .values(state=PENDING, claimed_by=None, not_before=None, updated_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def retry_failed(session: AsyncSession, now: dt.datetime, ids: Sequence[int] | None = None) -> int:

@@ -18,6 +18,7 @@ import pytest
 from commerceml.generator import CatalogSpec, GeneratedCatalog, generate_catalog
 from exchange_server.replay import ReplayNode, replay_catalog
 from tests.exchange_server.e2e_support import ADMIN, ADMIN_PASSWORD, PASSWORD, USER, check_catalog
+from tests.faults.support import catalog_digest, db_catalog_digest
 
 PRODUCTS = 10_000
 STARTUP_SECONDS = 60
@@ -128,6 +129,9 @@ async def test_sigkill_mid_import_then_repeat(
             assert (await api.api("/api/products", limit=1))["total"] == PRODUCTS
             checked = await check_catalog(api, [p for _, p in files], max_details=60)
             assert checked >= 60
+            # Every product, offer, price and stock row exactly once: counts and a checksum against the files.
+            expected = catalog_digest([p for _, p in files])
+            expected.assert_equal(await db_catalog_digest(database_url), "catalog after the kill and the repeat")
             latest = (await api.api("/api/exchanges"))["items"][0]
             assert latest["outcome"] == "success"
 
