@@ -1,13 +1,21 @@
 """``cml-exchange fake-portal``: serve a fake Bitrix24 portal over HTTP for manual and integration tests.
 
 The first line of output is the webhook URL ``http://H:P/rest/1/<code>/`` (a contract: scripts read it).
+
+``--state FILE`` keeps the portal's data across restarts (the fault tests stop the portal and start it
+again): read at start when the file exists, written on SIGTERM/SIGINT. The file is a pickle the fake
+itself wrote; never point it at a file from elsewhere.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import pickle
+import signal
 import sys
+from pathlib import Path
 
 from aiohttp import web
 
@@ -33,6 +41,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         choices=sorted(PLANS),
         default="standard",
         help="limits of the plan: standard 2/s burst 50, enterprise 5/s burst 250, box none",
+    )
+    fake.add_argument(
+        "--state",
+        type=Path,
+        help="keep the portal's data in this file: loaded at start if present, saved on SIGTERM/SIGINT",
     )
     fake.add_argument(
         "--inventory",
@@ -62,11 +75,31 @@ def _cost(text: str) -> float:
     return value
 
 
+def _load_state(portal: FakePortal, path: Path) -> None:
+    with open(path, "rb") as handle:
+        portal.state = pickle.load(handle)  # noqa: S301 - the fake's own file (see the module doc)
+
+
+def _save_state(portal: FakePortal, path: Path) -> None:
+    part = path.with_name(path.name + ".part")
+    with open(part, "wb") as handle:
+        pickle.dump(portal.state, handle)
+    os.replace(part, path)
+
+
 async def _serve(
-    host: str, port: int, plan: str, *, inventory: bool = False, cost: float = PortalConfig.default_cost
+    host: str,
+    port: int,
+    plan: str,
+    state: Path | None = None,
+    *,
+    inventory: bool = False,
+    cost: float = PortalConfig.default_cost,
 ) -> None:
     portal = FakePortal(PortalConfig(plan=plan, default_cost=cost))
     portal.state.inventory_mode = inventory
+    if state is not None and await asyncio.to_thread(state.is_file):
+        await asyncio.to_thread(_load_state, portal, state)
     app = make_portal_app(portal)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -84,15 +117,23 @@ async def _serve(
         file=sys.stderr,
         flush=True,
     )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await runner.cleanup()
+        if state is not None:
+            await asyncio.to_thread(_save_state, portal, state)
 
 
 def run_fake_portal(args: argparse.Namespace) -> int:
     try:
-        asyncio.run(_serve(args.host, args.port, args.plan, inventory=args.inventory, cost=args.cost))
+        asyncio.run(
+            _serve(args.host, args.port, args.plan, args.state, inventory=args.inventory, cost=args.cost)
+        )
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2
