@@ -235,7 +235,7 @@ async def _stop(server: Server) -> None:
 
 @asynccontextmanager
 async def running_servers(
-    count: int, backend: str, workdir: Path, *, file_limit: int, step_seconds: float
+    count: int, backend: str, workdir: Path, *, file_limit: int, step_seconds: float, zip: bool = False
 ) -> AsyncIterator[tuple[str, list[Server]]]:
     """``count`` server processes on one fresh database and data directory; yields (database URL, servers).
 
@@ -261,7 +261,7 @@ async def running_servers(
         "CML_EXCHANGE_PASSWORD": PASSWORD,
         "CML_ADMIN_USER": ADMIN,
         "CML_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "CML_ZIP": "false",
+        "CML_ZIP": "true" if zip else "false",
         "CML_FILE_LIMIT": str(file_limit),
         "CML_STEP_SECONDS": str(step_seconds),
         "CML_LOG_FORMAT": "json",
@@ -339,8 +339,11 @@ async def node_exchange(
     urls: Sequence[str],
     catalog: Sequence[tuple[str, Path]],
     orders_file: Path,
+    *,
+    use_zip: bool = False,
 ) -> QueryAnswer:
-    """One 1C node: its catalog exchange and its orders exchange at the same time.
+    """One 1C node: its catalog exchange (as one zip archive with ``use_zip``) and its orders exchange
+    at the same time.
 
     Raises:
         ExchangeFailed: any ``failure`` answer, or remarks after the orders upload (all are orders).
@@ -362,7 +365,7 @@ async def node_exchange(
                 raise ExchangeFailed(f"node {node}: unexpected remarks {remarks!r}")
             return QueryAnswer(node, documents)
 
-        _, answer = await asyncio.gather(replay_catalog(_node(http, urls), catalog), sale())
+        _, answer = await asyncio.gather(replay_catalog(_node(http, urls), catalog, use_zip=use_zip), sale())
         return answer
 
 

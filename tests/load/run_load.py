@@ -84,6 +84,7 @@ class LoadConfig:
     site_orders: int = 50
     file_limit: int = 256 * 1024
     step_seconds: float = 2.0
+    zip: bool = False  # catalogs sent as one zip archive per node (zip=yes at init)
 
 
 @dataclass(slots=True)
@@ -113,7 +114,12 @@ def _urls(servers: Sequence[Server], index: int, round_robin: bool) -> list[str]
 
 
 async def _exchange_phase(
-    recorder: Recorder, servers: Sequence[Server], data: LoadData, round_robin: bool, problems: list[str]
+    recorder: Recorder,
+    servers: Sequence[Server],
+    data: LoadData,
+    round_robin: bool,
+    use_zip: bool,
+    problems: list[str],
 ) -> list[QueryAnswer]:
     outcomes = await asyncio.gather(
         *(
@@ -123,6 +129,7 @@ async def _exchange_phase(
                 _urls(servers, catalog.node, round_robin),
                 catalog.files,
                 data.node_orders[catalog.node].path,
+                use_zip=use_zip,
             )
             for catalog in data.catalogs
         ),
@@ -158,18 +165,25 @@ async def _burst_phase(
             problems.append(f"upload {index}: {outcome!r}")
 
 
-async def run_mode(mode: str, data: LoadData, config: LoadConfig, workdir: Path) -> ModeResult:
+async def run_mode(
+    mode: str, data: LoadData, config: LoadConfig, workdir: Path, *, label: str | None = None
+) -> ModeResult:
     backend, processes, round_robin = MODES[mode]
-    result = ModeResult(mode)
+    result = ModeResult(label or mode)
     expected = await asyncio.to_thread(expected_from_files, data.catalog_paths(), data.order_paths())
     async with running_servers(
-        processes, backend, workdir, file_limit=config.file_limit, step_seconds=config.step_seconds
+        processes,
+        backend,
+        workdir,
+        file_limit=config.file_limit,
+        step_seconds=config.step_seconds,
+        zip=config.zip,
     ) as (url, servers):
         await _seed_site_orders(url, data)
         addresses = {s.address: s.index for s in servers}
         exchange, burst = Recorder(addresses), Recorder(addresses)
         started = time.perf_counter()
-        answers = await _exchange_phase(exchange, servers, data, round_robin, result.problems)
+        answers = await _exchange_phase(exchange, servers, data, round_robin, config.zip, result.problems)
         exchanged = time.perf_counter()
         await _burst_phase(burst, servers, data, round_robin, result.problems)
         finished = time.perf_counter()
@@ -194,8 +208,18 @@ async def run_mode(mode: str, data: LoadData, config: LoadConfig, workdir: Path)
     return result
 
 
-async def run_load(config: LoadConfig, modes: Sequence[str], workdir: Path) -> list[ModeResult]:
-    """Generate the files once, then run every mode on its own database; returns the results."""
+BASELINE: Final = "pg-1, 1 node alone"
+
+
+async def run_load(
+    config: LoadConfig, modes: Sequence[str], workdir: Path, *, baseline: bool = False
+) -> list[ModeResult]:
+    """Generate the files once, then run every mode on its own database; returns the results.
+
+    With ``baseline``, first the same work of one node alone (its exchange, one upload) on one
+    process: the times under load are then also given as ratios to it, measured in the same run
+    (the machine may be busy with other work).
+    """
     run = uuid.uuid4().hex[:6]
     data = await asyncio.to_thread(
         make_load_data,
@@ -210,6 +234,10 @@ async def run_load(config: LoadConfig, modes: Sequence[str], workdir: Path) -> l
         site_order_count=config.site_orders,
     )
     results = []
+    if baseline:
+        alone = LoadData(data.catalogs[:1], data.node_orders[:1], data.burst_orders[:1], data.site_orders)
+        (workdir / "baseline").mkdir()
+        results.append(await run_mode("pg-1", alone, config, workdir / "baseline", label=BASELINE))
     for mode in modes:
         mode_dir = workdir / mode
         mode_dir.mkdir()
@@ -223,11 +251,14 @@ def render(results: Sequence[ModeResult], config: LoadConfig, files_mb: float) -
         f"{config.nodes} nodes x ({config.products} own + {config.shared_products} shared products, "
         f"{config.orders_per_node} orders), {config.site_orders} site orders, then {config.uploads} "
         f"concurrent uploads x {config.orders_per_upload} orders; {files_mb:.1f} MB of files; "
-        f"file_limit {config.file_limit // 1024} KiB, step {config.step_seconds:g} s.",
+        f"file_limit {config.file_limit // 1024} KiB, step {config.step_seconds:g} s"
+        + (", catalogs zipped." if config.zip else "."),
         "",
-        "| mode | phase | wall | requests | median | p95 | max | slowest mode (p95) | server peak RSS | outcome |",
-        "|---|---|---:|---:|---:|---:|---:|---|---:|---|",
+        "| mode | phase | wall | requests | median | p95 | max | median / alone | slowest mode (p95) "
+        "| server peak RSS | outcome |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---|",
     ]
+    alone = next((r for r in results if r.mode == BASELINE), None)
     for r in results:
         peak = " + ".join(f"{mb:.0f}" for mb in r.peak_mb) + " MB"
         outcome = "OK" if not r.problems else f"{len(r.problems)} problems"
@@ -237,11 +268,13 @@ def render(results: Sequence[ModeResult], config: LoadConfig, files_mb: float) -
             modes = {k: v for k, v in summary.items() if k != "all"}
             slowest = max(modes.items(), key=lambda kv: kv[1]["p95_ms"], default=None)
             slow = f"{slowest[0]} {slowest[1]['p95_ms']:.0f} ms" if slowest else "-"
+            base = alone.requests.get(phase, {}).get("all", {}).get("median_ms") if alone else None
+            ratio = f"{every['median_ms'] / base:.1f}x" if base and every else "-"
             lines.append(
                 f"| {r.mode} | {phase} | {r.wall_s.get(phase, float('nan')):.1f} s "
                 f"| {every.get('count', 0):.0f} | {every.get('median_ms', float('nan')):.0f} ms "
                 f"| {every.get('p95_ms', float('nan')):.0f} ms | {every.get('max_ms', float('nan')):.0f} ms "
-                f"| {slow} | {peak} | {outcome} |"
+                f"| {ratio} | {slow} | {peak} | {outcome} |"
             )
     lines.append("")
     lines.append("Per mode and request kind (median / p95 / max ms, count):")
@@ -272,11 +305,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--site-orders", type=int, default=defaults.site_orders)
     parser.add_argument("--file-limit", type=int, default=defaults.file_limit)
     parser.add_argument("--step-seconds", type=float, default=defaults.step_seconds)
+    parser.add_argument("--zip", action="store_true", help="catalogs as one zip archive per node")
     parser.add_argument(
         "--mode",
         action="append",
         choices=sorted(MODES),
         help="repeatable; default: " + ", ".join(DEFAULT_MODES),
+    )
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip the run of one node alone (the ratio column)"
     )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (files, server logs)")
@@ -291,10 +328,13 @@ def main(argv: list[str] | None = None) -> int:
         site_orders=args.site_orders,
         file_limit=args.file_limit,
         step_seconds=args.step_seconds,
+        zip=args.zip,
     )
     workdir = Path(tempfile.mkdtemp(prefix="cml-load-"))
     try:
-        results = asyncio.run(run_load(config, args.mode or DEFAULT_MODES, workdir))
+        results = asyncio.run(
+            run_load(config, args.mode or DEFAULT_MODES, workdir, baseline=not args.no_baseline)
+        )
         files_mb = sum(p.stat().st_size for p in (workdir / "files").rglob("*.xml")) / 1e6
     finally:
         if not args.keep:

@@ -234,7 +234,8 @@ async def check_journal(
             for r in await _rows(
                 db,
                 "SELECT p.kind, f.import_state, count(*) AS n FROM exchange_files f "
-                "JOIN exchange_packages p ON p.id = f.package_id GROUP BY p.kind, f.import_state",
+                "JOIN exchange_packages p ON p.id = f.package_id WHERE NOT f.is_archive "
+                "GROUP BY p.kind, f.import_state",
             ):
                 files[r.kind][r.import_state] += r.n
             if files["catalog"] != Counter({"done": catalog_files}):
