@@ -20,10 +20,11 @@ import asyncio
 import logging
 import posixpath
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Final
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,25 +32,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerceml.errors import CommerceMLError
 from commerceml.model import (
-    Counterparty,
     Document,
     FileRole,
-    Group,
-    Offer,
-    PriceType,
-    Product,
-    Property,
-    Unit,
-    UnknownSection,
-    Warehouse,
 )
 from commerceml.reader import ReadSummary, iter_file
 from exchange_server.errors import ImportFailed
-from exchange_server.store import catalog, orders, queries, reuse
+from exchange_server.store import catalog, orders, parsing, queries, reuse
 from exchange_server.store.batches import consume_in_thread
 from exchange_server.store.codec import CodecError
 from exchange_server.store.retry import retry_transient
-from exchange_server.store.rows import CATALOG_KINDS, EntityRow, Kind, OfferRow, entity_row, offer_row
+from exchange_server.store.rows import EntityRow, Kind, OfferRow
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -72,7 +64,11 @@ DEFAULT_CHUNK_SIZE: Final = 64 * 1024
 15-20 ms, during which the event loop could not answer anyone; 64 KiB costs no measurable speed."""
 
 PIPE_DEPTH: Final = 2
-"""Batches the parser thread may have ready ahead of the database (memory: depth x batch)."""
+"""Batches the parser may have ready ahead of the database (memory: depth x batch)."""
+
+DEFAULT_PROCESS_THRESHOLD: Final = 16 * 1024 * 1024
+"""Files of at least this many bytes are parsed in a parser process (``store.parsing``), smaller ones
+in a thread: starting a process costs about as much as parsing a few megabytes."""
 
 LABELS: Final = {
     Kind.GROUP: "groups",
@@ -87,13 +83,14 @@ LABELS: Final = {
 
 IMPORT_ERROR: Final = "Ошибка импорта файла {name}: {reason}"
 DATABASE_ERROR: Final = "Ошибка базы данных при импорте файла {name}"
+PARSER_FAILED: Final = "Процесс разбора файла {name} завершился аварийно; повторите обмен"
 SKIPPED_DOCUMENT: Final = (
     "Документ {id} ({operation}) пропущен: сайт принимает только заказы, оплаты и отгрузки."
 )
 
 Progress = Callable[[str], None]
 Sessionmaker = async_sessionmaker[AsyncSession]
-Batch = tuple[Kind, list[EntityRow] | list[OfferRow]]
+Batch = parsing.Batch
 
 
 @dataclass(slots=True)
@@ -144,22 +141,6 @@ def display_name(path: Path, base_dir: Path | None) -> str:
     return path.name
 
 
-def resolve_image(image: str, file_dir: str) -> str | None:
-    """An image path relative to the package directory; None when it would leave it (``..``, absolute).
-
-    ``Картинка`` is relative to the XML file's directory (protocol §5.1); 1C writes ``/`` or ``\\``.
-    """
-    raw = image.replace("\\", "/").strip()
-    if not raw or raw.startswith("/") or (len(raw) > 1 and raw[1] == ":") or "\x00" in raw:
-        return None
-    if ".." in raw.split("/"):  # protocol §7.2: resolve relative to the XML file; reject ".."
-        return None
-    joined = posixpath.normpath(posixpath.join(file_dir, raw)) if file_dir else posixpath.normpath(raw)
-    if joined == ".." or joined.startswith("../") or PurePosixPath(joined).is_absolute():
-        return None
-    return joined
-
-
 class CatalogImporter:
     """Imports catalog files (classifier, goods, offers, prices, rests) of a package into the store.
 
@@ -167,6 +148,8 @@ class CatalogImporter:
         sessionmaker: the application's ``async_sessionmaker``.
         batch_size: entities per write statement and transaction.
         chunk_size: bytes the reader parses at a time.
+        process_threshold: files of at least this many bytes are read in a separate parser process
+            (the parsing then runs on another core than the database work); None: always a thread.
     """
 
     def __init__(
@@ -175,12 +158,14 @@ class CatalogImporter:
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
+        process_threshold: int | None = DEFAULT_PROCESS_THRESHOLD,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
         self._sessionmaker = sessionmaker
         self._batch_size = batch_size
         self._chunk_size = chunk_size
+        self._process_threshold = process_threshold
         self._finished: list[Callable[[str], None]] = []
 
     def on_finished(self, listener: Callable[[str], None]) -> Callable[[], None]:
@@ -229,28 +214,39 @@ class CatalogImporter:
         skipped: Counter[Kind] = Counter()
 
         def produce(put: Callable[[Batch], None]) -> None:
-            buckets: dict[Kind, list[EntityRow] | list[OfferRow]] = {}
-            for entity in iter_file(path, self._chunk_size, summary=summary):
-                kind, row = self._row(entity, file_dir, warnings)
-                if row is None or kind is None:
-                    continue
-                bucket = buckets.setdefault(kind, [])
-                bucket.append(row)  # type: ignore[arg-type]
-                if len(bucket) >= self._batch_size:
-                    put((kind, bucket))
-                    buckets[kind] = []
-            for kind in CATALOG_KINDS:
-                if buckets.get(kind):
-                    put((kind, buckets[kind]))
+            parsing.produce_batches(
+                path,
+                file_dir,
+                batch_size=self._batch_size,
+                chunk_size=self._chunk_size,
+                summary=summary,
+                warnings=warnings,
+                put=put,
+            )
 
         try:
-            size = 0
-            if sha256 is not None:
+            try:
                 size = (await asyncio.to_thread(path.stat)).st_size
+            except OSError:
+                size = 0  # the reader reports it below, as for any unreadable file
+            if sha256 is not None:
                 reused = await retry_transient(partial(self._reuse, name, package_id, sha256, size))
                 if reused is not None:
                     return reused
-            async with consume_in_thread(produce, depth=PIPE_DEPTH, name=f"import {name}") as batches:
+            source: AbstractAsyncContextManager[AsyncIterator[Batch]]
+            if self._process_threshold is not None and size >= self._process_threshold:
+                source = parsing.consume_in_process(
+                    path,
+                    file_dir,
+                    batch_size=self._batch_size,
+                    chunk_size=self._chunk_size,
+                    summary=summary,
+                    warnings=warnings,
+                    depth=PIPE_DEPTH,
+                )
+            else:
+                source = consume_in_thread(produce, depth=PIPE_DEPTH, name=f"import {name}")
+            async with source as batches:
                 async for kind, rows in batches:
                     # Its own transaction, run again when PostgreSQL aborts it for a concurrent import.
                     outcome = await retry_transient(partial(self._write_batch, kind, rows, package_id))
@@ -278,6 +274,8 @@ class CatalogImporter:
             raise ImportFailed(IMPORT_ERROR.format(name=name, reason=exc.message), detail=str(exc)) from exc
         except SQLAlchemyError as exc:
             raise ImportFailed(DATABASE_ERROR.format(name=name), detail=str(exc)) from exc
+        except parsing.ParserProcessFailed as exc:
+            raise ImportFailed(PARSER_FAILED.format(name=name), detail=str(exc)) from exc
         return ImportResult(
             file=name,
             role=summary.role,
@@ -315,41 +313,6 @@ class CatalogImporter:
             warnings=list(found.record.warnings),
             reused_from=found.package_id,
         )
-
-    @staticmethod
-    def _row(
-        entity: object, file_dir: str, warnings: list[str]
-    ) -> tuple[Kind | None, EntityRow | OfferRow | None]:
-        match entity:
-            case Offer():
-                return Kind.OFFER, offer_row(entity)
-            case Product():
-                images = []
-                for image in entity.images:
-                    resolved = resolve_image(image, file_dir)
-                    if resolved is None:
-                        warnings.append(
-                            f"product {entity.id}: image path {image!r} refused (outside the package)"
-                        )
-                    else:
-                        images.append(resolved)
-                if len(images) != len(entity.images) or any(
-                    a != b for a, b in zip(images, entity.images, strict=True)
-                ):
-                    entity = replace(entity, images=tuple(images))
-                return Kind.PRODUCT, entity_row(entity)
-            case Group() | Property() | PriceType() | Warehouse() | Unit():
-                row = entity_row(entity)
-                if row is None:
-                    warnings.append(f"unit without Ид or code skipped: {entity!r}")
-                    return None, None
-                return row.kind, row
-            case UnknownSection():
-                warnings.append(f"unknown section <{entity.name}> not imported")
-            case Document() | Counterparty():
-                if not any(w.startswith("documents") for w in warnings):
-                    warnings.append("documents and counterparties in a catalog file are not imported here")
-        return None, None
 
     async def finish_package(self, package_id: str, *, deactivate_unseen: bool) -> FinishResult:
         """Close a package: deactivate what a full package did not contain (never delete).

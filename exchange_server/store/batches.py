@@ -28,11 +28,11 @@ import asyncio
 import gc
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Final, Generic, TypeVar
 
-__all__ = ["SWITCH_INTERVAL", "ProducerStopped", "consume_in_thread"]
+__all__ = ["SWITCH_INTERVAL", "ProducerStopped", "consume_in_thread", "producer_tuning"]
 
 T = TypeVar("T")
 
@@ -72,6 +72,17 @@ class _ProducerTuning:
 
 
 _TUNING: Final = _ProducerTuning()
+
+
+@contextmanager
+def producer_tuning() -> Iterator[None]:
+    """The interpreter tuned as while a producer thread runs (module docstring), for other producers
+    of many short-lived objects on the loop (the parser process's batches, ``store.parsing``)."""
+    _TUNING.acquire()
+    try:
+        yield
+    finally:
+        _TUNING.release()
 
 
 class ProducerStopped(Exception):
