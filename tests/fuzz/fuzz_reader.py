@@ -15,7 +15,9 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from commerceml import CommerceMLError, Reader
 
@@ -51,27 +53,41 @@ def seed_corpus(target: Path) -> None:
         (target / f"seed-{number:04d}").write_bytes(b"\x07\x07\x07\x07" + path.read_bytes()[:SEED_LIMIT])
 
 
+def run_atheris(
+    atheris: Any, target: Callable[[bytes], None], seeds: Iterable[bytes] | Callable[[Path], None]
+) -> int:
+    """Run ``target`` under atheris; without a corpus directory on the command line, ``seeds`` are one.
+
+    ``seeds`` is a list of inputs, or a function that writes the seed files into a directory.
+    """
+    args = list(sys.argv)
+    corpus_dirs = [a for a in args[1:] if not a.startswith("-")]
+    temp = None
+    if not corpus_dirs:
+        temp = Path(tempfile.mkdtemp(prefix="cml-fuzz-"))
+        if callable(seeds):
+            seeds(temp)
+        else:
+            for number, seed in enumerate(seeds):
+                (temp / f"seed-{number:04d}").write_bytes(seed)
+        args.append(str(temp))
+    try:
+        atheris.instrument_all()
+        atheris.Setup(args, target)
+        atheris.Fuzz()
+    finally:
+        if temp is not None:
+            shutil.rmtree(temp, ignore_errors=True)
+    return 0
+
+
 def main() -> int:
     try:
         import atheris
     except ImportError:
         print("atheris is not installed (pip install atheris); the Hypothesis tests cover the reader")
         return 2
-    args = list(sys.argv)
-    corpus_dirs = [a for a in args[1:] if not a.startswith("-")]
-    temp = None
-    if not corpus_dirs:
-        temp = Path(tempfile.mkdtemp(prefix="cml-fuzz-"))
-        seed_corpus(temp)
-        args.append(str(temp))
-    try:
-        atheris.instrument_all()
-        atheris.Setup(args, feed)
-        atheris.Fuzz()
-    finally:
-        if temp is not None:
-            shutil.rmtree(temp, ignore_errors=True)
-    return 0
+    return run_atheris(atheris, feed, seed_corpus)
 
 
 if __name__ == "__main__":

@@ -35,3 +35,41 @@ def test_the_harness_swallows_reader_errors() -> None:
         reader = Reader()
         reader.feed(b"<not-commerceml/>")
         reader.close()
+
+
+def test_protocol_and_request_harnesses_run_their_seeds() -> None:
+    from tests.fuzz import fuzz_protocol, fuzz_request
+
+    for seed in fuzz_protocol.SEEDS:
+        fuzz_protocol.feed(seed)
+    for seed in fuzz_request.SEEDS:
+        fuzz_request.feed(seed)
+
+
+def test_protocol_harness_catches_a_wrong_transition(monkeypatch: pytest.MonkeyPatch) -> None:
+    from exchange_server.protocol import TRANSITIONS, Kind, Mode, State
+    from tests.fuzz import fuzz_protocol
+
+    broken = {
+        kind: {state: dict(moves) for state, moves in table.items()} for kind, table in TRANSITIONS.items()
+    }
+    broken[Kind.CATALOG][State.AUTHED][Mode.INIT] = State.DONE  # the session jumps past READY
+    monkeypatch.setattr(
+        fuzz_protocol, "TRANSITIONS", {k: {s: dict(m) for s, m in t.items()} for k, t in TRANSITIONS.items()}
+    )
+    monkeypatch.setattr("exchange_server.protocol.TRANSITIONS", broken)
+    event = fuzz_protocol.Event(0, False, "catalog", "init", None, "own", "right", 0)
+    checkauth = fuzz_protocol.Event(0, True, "catalog", "checkauth", None, "own", "right", 0)
+    with pytest.raises(AssertionError):
+        fuzz_protocol.run([checkauth, event])
+
+
+def test_request_harness_lets_untyped_errors_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.fuzz import fuzz_request
+
+    def broken(params: object) -> object:
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(fuzz_request, "parse_command", broken)
+    with pytest.raises(ValueError):
+        fuzz_request.feed(b"type=catalog&mode=init")

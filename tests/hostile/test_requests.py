@@ -340,3 +340,21 @@ async def test_control_characters_never_break_the_journal(database_url: str, tmp
             steps += (await hostile.api(f"/api/exchanges/{item['id']}"))["steps"]
         journaled = {s["filename"] for s in steps if s["mode"] in ("import", "file")}
         assert {"a\\x00b.xml", "x\\x00\\x1b.xml"} <= journaled, journaled
+
+
+async def test_no_mode_does_anything_without_credentials(hostile: Hostile) -> None:
+    """Every type/mode with no cookie, a forged cookie or wrong Basic credentials: failure, nothing made."""
+    files_before = hostile.files()
+    sessions_before = (await hostile.api("/api/exchanges"))["total"]
+    wrong = basic(USER.encode() + b":wrong-password")
+    modes = ("init", "file", "import", "deactivate", "complete", "query", "success", "info")
+    for kind in ("catalog", "sale"):
+        for mode in modes:
+            for cookie, headers in ((None, ""), ("PHPSESSID=forged-session-id-00000000", ""), (None, wrong)):
+                query = f"type={kind}&mode={mode}&filename=import.xml"
+                raw = await hostile.raw(request_bytes(query, cookie=cookie, headers=headers, body=BODY))
+                status, text = split_response(raw)
+                assert status == 200 and text.startswith(FAILURE), (kind, mode, cookie, headers, text)
+    assert hostile.files() == files_before
+    assert (await hostile.api("/api/exchanges"))["total"] == sessions_before
+    assert await hostile.store() == (0, 0, [])
