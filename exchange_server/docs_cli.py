@@ -35,7 +35,9 @@ Settings come from, highest precedence first: environment variables `CML_<NAME>`
 given to `cml-exchange serve --config FILE` (keys are the lower-case names below, nested tables such
 as `[b24]` as TOML tables), then the defaults. Unknown keys are errors, so a typo never goes unnoticed.
 With no settings at all the server starts on a SQLite file in the data directory and generates one
-password for the 1C node and the operator (printed once, kept in `<data_dir>/generated-password.txt`).
+password for the 1C node and the operator (printed once; `<data_dir>/generated-password.txt` keeps only
+its scrypt hash). Passwords may be given as such hashes (`cml-exchange hash-password`) or in plain text
+(hashed when the server starts).
 
 Example `cml-exchange.toml`:
 

@@ -226,3 +226,28 @@ async def test_no_secret_in_logs_journal_or_answers(tmp_path: Path, sqlite_url: 
         if value and (i := text.find(value)) >= 0
     ]
     assert not leaks, (leaks, context)
+
+
+async def test_transport_errors_mask_the_webhook_code_and_oauth_secrets() -> None:
+    from b24_bridge.errors import TransportError
+    from b24_bridge.http import AiohttpTokenEndpoint, AiohttpTransport
+    from b24_bridge.transport import B24Request, parse_webhook_url
+
+    closed = TestServer(make_portal_app(FakePortal(PortalConfig(plan="box"))), host="127.0.0.1")
+    await closed.start_server()
+    base = str(closed.make_url("")).rstrip("/")
+    await closed.close()  # nothing listens there any more: every call fails to connect
+    async with aiohttp.ClientSession() as http:
+        transport = AiohttpTransport(http, f"{base}/rest/7/hooksecret0123abcd/", timeout=5)
+        with pytest.raises(TransportError) as caught:
+            await transport.send(B24Request("crm.item.list", {}))
+        assert "hooksecret0123abcd" not in str(caught.value) and "/rest/7/***/" in str(caught.value)
+        endpoint = AiohttpTokenEndpoint(
+            http, "app.id", "clientsecret0123", url=f"{base}/oauth/token/", timeout=5
+        )
+        with pytest.raises(TransportError) as oauth:
+            await endpoint.refresh("refreshtoken0123")
+        assert "clientsecret0123" not in str(oauth.value) and "refreshtoken0123" not in str(oauth.value)
+    with pytest.raises(ValueError) as bad:
+        parse_webhook_url("ftp://portal.example/rest/1/hooksecret0123abcd/")
+    assert "hooksecret0123abcd" not in str(bad.value)
