@@ -26,6 +26,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 __all__ = [
+    "POOL_TIMEOUT_SECONDS",
     "SQLITE_BUSY_TIMEOUT_MS",
     "UnsupportedDatabase",
     "alembic_config",
@@ -35,6 +36,12 @@ __all__ = [
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
 """How long a SQLite writer waits for another writer's lock before giving up."""
+
+POOL_TIMEOUT_SECONDS: Final = 300
+"""How long a request waits for a free PostgreSQL connection (SQLAlchemy's default: 30 s). In a burst
+(hundreds of 1C uploads at once, tests/load) requests queue for the pool; past 30 s they failed with
+"QueuePool limit ... reached". Waiting is the better answer: 1C waits minutes for a reply, while a
+failure postpones its orders to the next scheduled exchange."""
 
 MIGRATIONS_LOCATION: Final = "exchange_server:migrations"
 """Alembic script location as a package resource, so the migrations ship inside the wheel."""
@@ -81,6 +88,7 @@ def make_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
         _tune_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_timeout", POOL_TIMEOUT_SECONDS)
     return create_async_engine(parsed, **kwargs)
 
 
