@@ -192,19 +192,23 @@ def setup_retention(app: web.Application) -> None:
 async def _retention(app: web.Application) -> AsyncIterator[None]:
     from exchange_server.handlers import EXCHANGE
 
+    stop = asyncio.Event()
+
     async def loop() -> None:
-        while True:
+        while not stop.is_set():
             ex = app[EXCHANGE]
             try:
                 await prune_packages(ex.sessionmaker, ex.settings, running=ex.jobs.running_packages())
             except Exception:  # retention must never stop the server; retried at the next round
                 log.exception("retention: pruning package folders failed")
-            await asyncio.sleep(INTERVAL_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), INTERVAL_SECONDS)
 
     task = asyncio.create_task(loop(), name="package-retention")
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # A prune in progress is let finish, never cancelled: cancelling it in the middle of a database
+        # call left aiosqlite's thread reporting to an event loop that was closed a moment later.
+        stop.set()
+        await task

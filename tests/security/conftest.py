@@ -43,10 +43,6 @@ def security_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Se
         "admin_user": ADMIN_USER,
         "admin_password": SecretStr(ADMIN_PASSWORD),
         "step_seconds": 5,
-        # Package retention plays no part here. Its prune at start-up, cancelled by a shutdown a few
-        # milliseconds later, can leave an aiosqlite call whose thread then reports to a closed event
-        # loop (seen in about half of the runs of these one-request tests; reported to its owner).
-        "keep_packages_days": 0,
     }
     values.update(overrides)
     return Settings(**values)
