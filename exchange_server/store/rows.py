@@ -24,7 +24,7 @@ from commerceml.model import (
     Warehouse,
     split_offer_id,
 )
-from exchange_server.store.codec import content_hash, dumps, encode, encode_without, text_hash
+from exchange_server.store.codec import content_hash, dumps_and_hash, encode, encode_without
 
 __all__ = [
     "CATALOG_KINDS",
@@ -137,13 +137,13 @@ def _entity_row(
     data: dict[str, Any],
     children: dict[str, list[Tuple]] | None = None,
 ) -> EntityRow:
-    text = dumps(data)
+    text, digest = dumps_and_hash(data)
     return EntityRow(
         kind=kind,
         id=key,
         version=version,
         deleted=deleted,
-        content_hash=text_hash(text),
+        content_hash=digest,
         values=values,
         data_json=text,
         children=children if children is not None else {},

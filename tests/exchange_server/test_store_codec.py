@@ -22,6 +22,7 @@ from commerceml.model import (
     Stock,
     Unit,
 )
+from exchange_server.store import codec
 from exchange_server.store.codec import CodecError, content_hash, decode, encode
 
 text = st.text(max_size=12)
@@ -123,3 +124,31 @@ def test_bad_stored_json_raises_codec_error(data: dict[str, object]) -> None:
 def test_dates_and_times() -> None:
     doc = Document(id="1", date=dt.date(2024, 6, 10), time=dt.time(12, 30))
     assert encode(doc) == {"id": "1", "date": "2024-06-10", "time": "12:30:00"}
+
+
+_JSON_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.text(),
+    st.text(alphabet=st.characters(max_codepoint=0x3F)),  # control characters, quotes, backslashes
+)
+_JSON_PAYLOADS = st.recursive(
+    _JSON_LEAVES,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(_JSON_PAYLOADS)
+def test_the_fast_encoder_writes_what_the_reference_encoder_writes(payload: object) -> None:
+    """Stored JSON and content hashes must not change with the encoder (``codec._DUMPS`` is the reference)."""
+    text, digest = codec.dumps_and_hash(payload)
+    assert text == codec._DUMPS(payload) == codec.dumps(payload)
+    assert digest == codec.text_hash(codec._DUMPS(payload)) == content_hash(payload)
+
+
+def test_what_the_fast_encoder_refuses_goes_through_the_reference_one() -> None:
+    payload = {"big": 2**70, "text": "ёж"}
+    assert codec.dumps(payload) == '{"big":1180591620717411303424,"text":"ёж"}'
+    assert codec.dumps_and_hash(payload) == (codec.dumps(payload), codec.text_hash(codec.dumps(payload)))
