@@ -23,6 +23,9 @@ class Fault(enum.Enum):
     RESET_BEFORE = "reset_before"  # connection reset before the request is processed
     RESET_AFTER = "reset_after"  # committed, then the connection is reset
     EXPIRED_TOKEN = "expired_token"  # the caller's OAuth token expires just now (401 expired_token)
+    #: The method itself refuses the call (400 ERROR_CORE, nothing written), at the top level or as
+    #: one command inside a ``batch`` (the batch answers 200 with the error in ``result_error``).
+    COMMAND_ERROR = "command_error"
 
     @property
     def after_commit(self) -> bool:
@@ -87,8 +90,17 @@ class FaultPlan:
         self.rules.clear()
 
     def pick(self, method: str) -> Fault | None:
+        """The fault of one REST request (``COMMAND_ERROR`` rules are left to :meth:`pick_command`)."""
         for rule in self.rules:
-            if rule.check(method, self.rng):
+            if rule.fault is not Fault.COMMAND_ERROR and rule.check(method, self.rng):
                 self.log.append((method, rule.fault))
                 return rule.fault
         return None
+
+    def pick_command(self, method: str) -> bool:
+        """Whether this execution of ``method`` (a request, or a command inside a batch) is refused."""
+        for rule in self.rules:
+            if rule.fault is Fault.COMMAND_ERROR and rule.check(method, self.rng):
+                self.log.append((method, rule.fault))
+                return True
+        return False

@@ -377,6 +377,10 @@ class FakePortal:
                 ),
                 now,
             )
+        if self.faults.pick_command(name):
+            return self._fail(
+                RestError("ERROR_CORE", f"{name}: refused (fault injection: command_error)", status=400), now
+            )
         self.stats.calls[name] += 1
         cost = self.config.method_costs.get(
             name, self.config.method_costs.get(name.lower(), self.config.default_cost)

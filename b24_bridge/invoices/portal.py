@@ -140,6 +140,63 @@ class InvoicePortal:
     def forget_company(self, company_id: int) -> None:
         self._companies.pop(company_id, None)
 
+    # -- caches fed by batched reads (b24_bridge.invoices.creation) ----------------------------
+
+    def has_company(self, company_id: int) -> bool:
+        return company_id in self._companies
+
+    def remember_company(
+        self,
+        company_id: int,
+        company: dict[str, Any] | None,
+        requisite: dict[str, Any] | None,
+        address: dict[str, Any] | None,
+    ) -> None:
+        """A company as the portal answered ``crm.company.list`` / ``crm.requisite.list`` /
+        ``crm.address.list`` (the exact shapes :meth:`complete` reads, so nothing differs later)."""
+        self._companies[company_id] = (time.monotonic(), company, requisite, address)
+
+    def missing_products(self, xml_ids: Iterable[str]) -> list[str]:
+        return sorted(set(xml_ids) - set(self._product_ids))
+
+    def remember_products(self, rows: Iterable[dict[str, Any]]) -> None:
+        """``crm.product.list`` rows (``ID``, ``XML_ID``): the lowest id wins for a shared ``XML_ID``."""
+        for row in sorted(rows, key=lambda r: int(r["ID"])):
+            xml_id = str(row.get("XML_ID") or "")
+            if xml_id:
+                self._product_ids.setdefault(xml_id, int(row["ID"]))
+                self._xml_ids.setdefault(int(row["ID"]), xml_id)
+
+    def known_product_ids(self, xml_ids: Iterable[str]) -> dict[str, int]:
+        """The cached portal ids of these 1C Ид (no request; absent: not in the portal, or not read)."""
+        return {x: self._product_ids[x] for x in set(xml_ids) if x in self._product_ids}
+
+    def cached_email(self, email: str) -> tuple[bool, int | None]:
+        """``(known, user id)`` of a cached e-mail lookup (:meth:`user_by_email`)."""
+        cached = self._emails.get(email.strip().casefold())
+        if cached is not None and cached[0] >= time.monotonic() - self.cache_seconds:
+            return True, cached[1]
+        return False, None
+
+    def remember_email(self, email: str, rows: Iterable[dict[str, Any]]) -> int | None:
+        """``user.get`` rows for an e-mail filter: the active user with this e-mail (lowest id)."""
+        key = email.strip().casefold()
+        ids = sorted(int(r["ID"]) for r in rows if str(r.get("EMAIL") or "").strip().casefold() == key)
+        found = ids[0] if ids else None
+        self._emails[key] = (time.monotonic(), found)
+        return found
+
+    def has_user(self, user_id: int) -> bool:
+        return user_id in self._users
+
+    def remember_user(self, user_id: int, row: dict[str, Any] | None) -> None:
+        self._users[user_id] = (time.monotonic(), row)
+
+    def users_refused(self, exc: Exception) -> None:
+        """The portal refused ``user.get`` (no ``user`` scope): stop asking, log once."""
+        if self.users_readable:
+            self._user_scope_missing(exc)
+
     # -- directories ---------------------------------------------------------------------------
 
     async def default_category(self) -> int | None:
@@ -297,10 +354,7 @@ class InvoicePortal:
         except AccessDenied as exc:
             self._user_scope_missing(exc)
             return None
-        ids = sorted(int(r["ID"]) for r in rows if str(r.get("EMAIL") or "").strip().casefold() == key)
-        found = ids[0] if ids else None
-        self._emails[key] = (now, found)
-        return found
+        return self.remember_email(email, rows)
 
     async def load(self, invoice_id: int) -> InvoiceSnapshot | None:
         """One invoice with its rows in one batch request (smart), completed from the caches."""

@@ -13,7 +13,8 @@ requisite with an ИНН waits (state ``waiting``, reason visible in ``GET /api/
 
 1C -> Bitrix24. After an orders upload is imported, the orders it changed (unchanged НомерВерсии are
 skipped by the store) are applied to their invoices under a lock per order: found by link, else by
-``xmlId``/number in the portal, else created (company found or created by ИНН). The writes follow
+``xmlId``/number in the portal, else created (company found or created by ИНН; smart invoices: two
+batch requests, :mod:`b24_bridge.invoices.creation`). The writes follow
 :func:`b24_bridge.invoices.mapping.plan_update`; remarks go back to 1C in the import answer. A write
 the portal refuses or cannot take now is kept in ``b24_invoice_pending`` and retried by the poll.
 """
@@ -37,9 +38,10 @@ from typing import Any, Final
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from b24_bridge.client import B24Client
-from b24_bridge.errors import B24Error
+from b24_bridge.errors import AmbiguousWrite, B24Error
 from b24_bridge.invoices import binding, store
 from b24_bridge.invoices.companies import CompanyResolver
+from b24_bridge.invoices.creation import InvoiceCreator, PartialCreate, Party, plan_company
 from b24_bridge.invoices.mapping import (
     PAYMENT_KIND,
     SHIPMENT_KIND,
@@ -102,6 +104,7 @@ class InvoiceSync:
             client, entity=settings.invoice_api, article_property=settings.article_property
         )
         self.companies = CompanyResolver(client)
+        self.creator = InvoiceCreator(client, self.portal, self.companies)
         self.status_map = StatusMap(entity=settings.invoice_api)
         self.stages: list[PortalStage] = []
         self.category_id: int | None = None
@@ -522,6 +525,18 @@ class InvoiceSync:
         snapshot: InvoiceSnapshot | None = known
         if snapshot is None and link is not None:
             snapshot = await self.portal.load(link.invoice_id)
+        created = False
+        product_ids: dict[str, int] | None = None
+        if snapshot is None and entity == "smart":
+            outcome = await self._find_or_create(doc, report, by_number=link is None)
+            if outcome is None:
+                return
+            snapshot, created, product_ids = outcome
+            if created:
+                invoice_id = int(snapshot.item["id"])
+                link = store.Link(doc.id, entity, invoice_id, "1c", None, None, "applying", None)
+                async with self.sessionmaker.begin() as session:
+                    await store.put_link(session, link)
         if snapshot is None:
             item = await self.portal.find(xml_id=doc.id)
             if item is None and doc.number and link is None:
@@ -530,7 +545,6 @@ class InvoiceSync:
                 )
             if item is not None:
                 snapshot = await self.portal.load(int(item["id"]))
-        created = False
         if snapshot is None:
             if not self.settings.create_from_1c:
                 report.remarks.append(f"Заказ №{doc.number or doc.id} на сайте не найден.")
@@ -546,7 +560,8 @@ class InvoiceSync:
         portal_changed = False
         if link is not None and link.rows_hash is not None and not created:
             portal_changed = _rows_hash(snapshot) != link.rows_hash
-        product_ids = await self.portal.product_ids(line.id for line in doc.lines if not line.is_delivery)
+        if product_ids is None:
+            product_ids = await self.portal.product_ids(line.id for line in doc.lines if not line.is_delivery)
         manager_id = None if created else await self._manager(doc, report)
         plan = plan_update(
             doc,
@@ -587,6 +602,115 @@ class InvoiceSync:
                 ),
             )
         report.applied += 1
+
+    async def _find_or_create(
+        self, doc: Document, report: SyncReport, *, by_number: bool
+    ) -> tuple[InvoiceSnapshot, bool, dict[str, int]] | None:
+        """A smart invoice 1C's order has no link to: found (loaded), or created with its company.
+
+        Returns ``(snapshot, created, product ids)``, or None when the order may not create one
+        (remarked). The company part runs under the ИНН's lock; after a lost answer the lookups run
+        again before anything is created again (:mod:`b24_bridge.invoices.creation`).
+        """
+        creating = self.settings.create_from_1c
+        party = Party.of(doc) if creating else None
+        email = manager_email(doc)
+        lock = self.companies.lock(party.inn) if party is not None else contextlib.nullcontext()
+        async with lock:
+            attempt = 0
+            while True:
+                attempt += 1
+                found = await self.creator.lookup(doc, party, by_number=by_number, email=email)
+                if found.invoice is not None:
+                    snapshot = await self.portal.load(int(found.invoice["id"]))
+                    if snapshot is not None:
+                        return snapshot, False, found.product_ids
+                if not creating:
+                    report.remarks.append(f"Заказ №{doc.number or doc.id} на сайте не найден.")
+                    return None
+                company = None
+                if party is not None:
+                    orphans: list[int] = []
+                    if not found.companies:
+                        candidates = found.origin + await self._remembered_orphans(party.inn)
+                        orphans = await self.creator.orphans(candidates)
+                    company = plan_company(found, party, orphans)
+                    if company.warning:
+                        log.warning(company.warning)
+                        report.warnings.append(company.warning)
+                        self.warnings.append(company.warning)
+                if email is not None and found.manager_id is None and self.portal.users_readable:
+                    warning = (
+                        f"order {doc.id}: no active portal user with the e-mail {email} (responsible kept)"
+                    )
+                    log.warning(warning)
+                    report.warnings.append(warning)
+                fields, rows = self._new_invoice(doc, found.manager_id, found.product_ids)
+                try:
+                    made = await self.creator.create(doc, party, company, fields, rows)
+                except AmbiguousWrite as exc:
+                    if attempt >= self.client.retry.attempts:
+                        raise
+                    log.warning("order %s: %s; looking up what exists before creating again", doc.id, exc)
+                    continue
+                except PartialCreate as exc:
+                    await self._partial(doc, party, exc, report)
+                    raise
+                if company is not None and company.create:
+                    report.created += 1
+                if company is not None and company.add_requisite and party is not None:
+                    await self._forget_orphans(party.inn)
+                return made.snapshot, True, found.product_ids
+
+    def _new_invoice(
+        self, doc: Document, manager_id: int | None, product_ids: dict[str, int]
+    ) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
+        """The fields and rows of a new invoice: what :func:`plan_update` would write right after the
+        create (stage, payment, rows) goes into the create itself."""
+        fields = new_invoice_fields(
+            doc,
+            self.status_map,
+            self.stages,
+            company_id=None,
+            contact_id=None,
+            category_id=self.category_id,
+            manager_id=manager_id,
+        )
+        plan = plan_update(doc, InvoiceSnapshot(item=dict(fields)), self.status_map, self.stages, product_ids)
+        return {**fields, **plan.fields}, plan.rows
+
+    @staticmethod
+    def _orphans_key(inn: str) -> str:
+        return f"invoices.orphans.{inn}"
+
+    async def _remembered_orphans(self, inn: str) -> list[int]:
+        async with self.sessionmaker() as session:
+            raw = await store.get_bookmark(session, self._orphans_key(inn))
+        return [int(i) for i in json.loads(raw)] if raw else []
+
+    async def _forget_orphans(self, inn: str) -> None:
+        if await self._remembered_orphans(inn):
+            async with self.sessionmaker.begin() as session:
+                await store.set_bookmark(session, self._orphans_key(inn), "[]")
+
+    async def _partial(
+        self, doc: Document, party: Party | None, exc: PartialCreate, report: SyncReport
+    ) -> None:
+        """A refused command left part of an order's invoice written: remembered and reported."""
+        log.warning("%s", exc)
+        report.warnings.append(str(exc))
+        self.warnings.append(str(exc))
+        if exc.orphan and party is not None and exc.company_id is not None:
+            known = await self._remembered_orphans(party.inn)
+            async with self.sessionmaker.begin() as session:
+                await store.set_bookmark(
+                    session, self._orphans_key(party.inn), json.dumps(sorted({*known, exc.company_id}))
+                )
+        if exc.invoice_id is not None:  # the retry loads it by link and completes rows and fields
+            entity = self.settings.invoice_api
+            link = store.Link(doc.id, entity, exc.invoice_id, "1c", None, None, "applying", None)
+            async with self.sessionmaker.begin() as session:
+                await store.put_link(session, link)
 
     async def _manager(self, doc: Document, report: SyncReport) -> int | None:
         """The portal user 1C names as the responsible manager (by work e-mail), or None."""
