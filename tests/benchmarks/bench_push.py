@@ -7,7 +7,7 @@ Run (not a pytest test)::
 
 ``--faults``: 10% of the requests answer 500 before the write, 2% lose their answer after it (the
 client waits its 30 s timeout); the read-back must still be equal with no duplicates and no job
-parked. At 10,000 goods this run takes about an hour of wall time, so it lives here and not in CI;
+parked. At 10,000 goods this run takes about 40 minutes of wall time, so it lives here, not in CI;
 CI runs the same scenario at 300 goods (``tests/b24_sync/test_acceptance.py``).
 
 Phases:
