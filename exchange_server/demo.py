@@ -88,6 +88,16 @@ class DemoOptions:
 
 
 @dataclass(slots=True)
+class PushOutcome:
+    """The outbox once the push settled: jobs done (by the server's worker or the demo's own drain)."""
+
+    done: int
+    pending: int
+    failed: int
+    own: PushReport  # what the demo's own drain did (the server's worker may have done the rest)
+
+
+@dataclass(slots=True)
 class Demo:
     """The running demo: where everything is, and what the set-up did."""
 
@@ -97,7 +107,7 @@ class Demo:
     admin_password: str
     node_password: str
     portal: FakePortal
-    push: PushReport | None = None
+    push: PushOutcome | None = None
     invoice_id: int | None = None
     query_xml: bytes = b""
     orders: list[str] = field(default_factory=list)
@@ -173,25 +183,26 @@ def _data_dir(given: Path | None) -> Any:
 
 async def _push(
     client: B24Client, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, say: Say
-) -> PushReport:
+) -> PushOutcome:
+    # The finished package has already woken the server's own worker; the demo plans and drains too
+    # (whatever the worker has not taken yet), then waits until nothing is in flight.
     plan = await plan_and_enqueue(sessionmaker, settings.b24)
-    say(f"push: {len(plan.jobs)} portal entities planned ({', '.join(sorted(plan.counts()))})")
+    say(f"push: {len(plan.jobs)} more portal entities planned ({', '.join(sorted(plan.counts())) or 'none'})")
     report = await Pusher(client, sessionmaker, settings.b24).drain(wait=False)
-    # The server's own worker may hold some jobs right now; wait until nothing is in flight.
     deadline = asyncio.get_running_loop().time() + SETTLE_SECONDS
-    while asyncio.get_running_loop().time() < deadline:
+    while True:
         async with sessionmaker() as session:
             status = await queue.status(session)
-        if not status["running"]:
+        if not status["running"] or asyncio.get_running_loop().time() >= deadline:
             break
         await asyncio.sleep(0.1)
     say(
         f"push: {status['done']} in the portal, {status['pending']} waiting (the server's worker retries "
-        f"them; see the outbox page), {status['failed']} parked; {report.calls} calls"
+        f"them; see the outbox page), {status['failed']} parked; {report.calls} calls by the demo itself"
     )
     for error in report.errors[:3]:
         say(f"  the portal refused: {error}")
-    return report
+    return PushOutcome(done=status["done"], pending=status["pending"], failed=status["failed"], own=report)
 
 
 async def _sample_invoice(client: B24Client) -> int:

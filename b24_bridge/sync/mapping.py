@@ -110,6 +110,11 @@ class MappingConfig(BaseModel):
     poll_seconds: float = Field(
         default=2.0, gt=0, le=3600, description="How often the worker looks for work."
     )
+    wake_on_package: bool = Field(
+        default=True,
+        description="Plan and push as soon as a catalog package finishes (complete/deactivate or the last "
+        "import); false: only after idle_seconds of quiet, found by the poll.",
+    )
 
     @field_validator("price_types", mode="before")
     @classmethod

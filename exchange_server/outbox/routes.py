@@ -100,7 +100,11 @@ async def _bridge(app: web.Application) -> AsyncIterator[None]:
         log.info("Bitrix24 bridge: %s", state.message)
         # A finished catalog package wakes the worker at once (the idle poll stays the fallback).
         exchange = app.get(EXCHANGE)
-        unhook = exchange.catalog.on_finished(state.worker.wake) if exchange is not None else None
+        unhook = (
+            exchange.catalog.on_finished(state.worker.wake)
+            if exchange is not None and settings.b24.wake_on_package
+            else None
+        )
         state.task = asyncio.create_task(state.worker.run(state.stop), name="b24-bridge")
         try:
             yield

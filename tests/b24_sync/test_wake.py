@@ -95,3 +95,31 @@ async def test_the_server_pushes_right_after_the_exchange_not_after_the_idle_tim
         "catalog.product.list", {"filter": {"iblockId": 23}, "select": ["id", "iblockId", "xmlId"]}
     )
     assert len(elements) == 10
+
+
+async def test_without_wake_on_package_the_server_waits_for_the_idle_time(
+    tmp_path: Path, database_url: str, portal: FakePortal, clock: ManualClock
+) -> None:
+    @asynccontextmanager
+    async def factory() -> AsyncIterator[B24Client | None]:
+        yield make_client(portal, clock)
+
+    b24 = MappingConfig(idle_seconds=HOUR, poll_seconds=0.05, wake_on_package=False)
+    app = make_app(settings_for(tmp_path / "data", database_url, b24=b24))
+    app[B24_CLIENT_FACTORY] = factory
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as http:
+            node = ReplayNode(
+                http, str(server.make_url("/1c_exchange")), USER, PASSWORD, report=lambda _: None
+            )
+            catalog = generate_catalog(tmp_path / "cml", CatalogSpec(products=5, seed=4))
+            await replay_catalog(node, [(f.path.name, f.path) for f in catalog.files])
+            await asyncio.sleep(1.0)  # twenty polls: none may plan before the hour of quiet
+            headers = {"Authorization": aiohttp.encode_basic_auth(ADMIN, ADMIN_PASSWORD)}
+            async with http.get(server.make_url("/api/b24/status"), headers=headers) as response:
+                status = await response.json()
+    finally:
+        await server.close()
+    assert status["done"] == status["pending"] == status["running"] == 0, status

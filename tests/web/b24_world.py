@@ -2,7 +2,7 @@
 
 The bridge worker gets an in-process client of :class:`FakePortal` through ``B24_CLIENT_FACTORY``
 and the invoice sync through ``add_invoice_service`` (poll off), exactly as their own tests wire
-them; both poll rarely (3600 s), so the jobs a test creates stay where the test put them. A failed
+them; both poll rarely (3600 s) and a finished package does not wake the push, so the jobs a test creates stay where the test put them. A failed
 outbox job is made through the outbox's own API: the plan enqueued, the job claimed, and its
 attempts failed up to ``max_attempts`` (parked with the error).
 """
@@ -33,7 +33,7 @@ from exchange_server.outbox import queue
 from exchange_server.outbox.routes import B24_CLIENT_FACTORY
 from tests.web.conftest import Live, replay_classic, settings_for, upload_orders
 
-MAPPING = MappingConfig(idle_seconds=3600, poll_seconds=3600, max_attempts=3)
+MAPPING = MappingConfig(idle_seconds=3600, poll_seconds=3600, max_attempts=3, wake_on_package=False)
 PRODUCT_ID = "a1b2c3d4-0000-4000-8000-000000000101"
 LIMIT_ERROR = "QUERY_LIMIT_EXCEEDED (503): Too many requests"
 
