@@ -17,9 +17,27 @@ from typing import Any
 
 from b24_bridge.batch import MAX_BATCH, BatchCommand
 from b24_bridge.client import B24Client, BatchResult
-from b24_bridge.errors import ApiError, B24Error
+from b24_bridge.errors import ApiError, B24Error, BadResponse, ConnectError, TransportError
 
-__all__ = ["Answer", "Executor", "Step"]
+__all__ = ["Answer", "Executor", "PortalDown", "Step", "portal_unreachable"]
+
+#: Gateway pages a reverse proxy in front of the portal answers while the portal itself is down.
+GATEWAY_STATUSES = frozenset({502, 503, 504})
+
+
+class PortalDown(TransportError):
+    """The portal cannot be reached at all: not the fault of the jobs being pushed.
+
+    The pusher hands the jobs of the round back without counting the attempt, so an outage of any
+    length never parks a job; the worker backs off and tries again.
+    """
+
+
+def portal_unreachable(exc: B24Error) -> bool:
+    """True for a refused/failed connection or a proxy's gateway page (after the client's retries)."""
+    if isinstance(exc, PortalDown | ConnectError):
+        return True
+    return isinstance(exc, BadResponse) and exc.status in GATEWAY_STATUSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +116,9 @@ class Executor:
         try:
             answer: BatchResult = await self.client.batch(commands)
         except B24Error as exc:
+            if portal_unreachable(exc):
+                self.queue.extendleft(reversed(steps))  # not sent: nothing of them is answered
+                raise PortalDown(f"the portal is unreachable: {exc}") from exc
             for step in steps:
                 step.on_failure(exc)
             return True

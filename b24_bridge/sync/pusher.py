@@ -45,7 +45,7 @@ from b24_bridge.sync.commands import (
     element_fields,
     references,
 )
-from b24_bridge.sync.executor import Answer, Executor, Step
+from b24_bridge.sync.executor import Answer, Executor, PortalDown, Step, portal_unreachable
 from b24_bridge.sync.mapping import MappingConfig
 from exchange_server.outbox import queue
 from exchange_server.outbox.queue import Ack, ClaimedJob, Failure
@@ -377,6 +377,8 @@ class Pusher:
                 if self.directory is None:
                     self.directory = await discover(self.client)
             except (B24Error, RuntimeError) as exc:
+                if isinstance(exc, B24Error) and portal_unreachable(exc):
+                    raise PortalDown(f"the portal is unreachable: {exc}") from exc
                 for job in jobs:
                     self._fail(job, f"portal directories unreadable: {exc}")
                 return
@@ -397,8 +399,9 @@ class Pusher:
             for job in list(self._open.values()):
                 self._fail(job, "no answer for this job (internal error)")
         except BaseException:
-            # Cancelled or crashed mid-round: hand back what was not answered (shielded) so another
-            # worker or the next start picks it up at once instead of after the lease.
+            # Cancelled, crashed or the portal unreachable (PortalDown) mid-round: hand back what was
+            # not answered, the attempt not counted (shielded), so another worker or the next start
+            # picks it up at once instead of after the lease, and an outage never parks a job.
             open_ids = list(self._open)
             self._open.clear()
             if open_ids:

@@ -16,12 +16,13 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from b24_bridge.client import B24Client
 from b24_bridge.errors import B24Error
+from b24_bridge.sync.executor import PortalDown
 from b24_bridge.sync.images import ImageResolver
 from b24_bridge.sync.mapping import MappingConfig
 from b24_bridge.sync.plan import Plan, diff
@@ -29,6 +30,9 @@ from b24_bridge.sync.pusher import Pusher, PushReport
 from b24_bridge.sync.store_reader import imports_running, read_snapshot, store_fingerprint
 from b24_bridge.sync.targets import build_targets
 from exchange_server.outbox import queue
+
+#: The longest pause between two polls while the portal is unreachable.
+OUTAGE_MAX_SECONDS: Final = 60.0
 
 __all__ = ["BridgeWorker", "compute_plan", "plan_and_enqueue"]
 
@@ -106,6 +110,7 @@ class BridgeWorker:
         self.last_error: str | None = None
         self._woken = False
         self._wake = asyncio.Event()
+        self.outage_polls = 0  # polls in a row that found the portal unreachable
 
     def wake(self, package_id: str = "") -> None:
         """A catalog package finished: plan at the next tick without the idle wait, and tick now."""
@@ -152,6 +157,15 @@ class BridgeWorker:
             try:
                 await self.tick()
                 self.last_error = None
+                self.outage_polls = 0
+            except PortalDown as exc:
+                # Jobs were handed back uncounted; wait longer each time (at most OUTAGE_MAX_SECONDS)
+                # instead of knocking every poll, and say so once per doubling.
+                self.outage_polls += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "b24 worker: %s; nothing is lost, retrying in %.0f s", exc, self.outage_delay()
+                )
             except (B24Error, OSError, RuntimeError) as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("b24 worker: %s", self.last_error)
@@ -160,6 +174,13 @@ class BridgeWorker:
                 log.exception("b24 worker failed; retrying at the next poll")
             await self._sleep(stop)
 
+    def outage_delay(self) -> float:
+        """The pause before the next poll: ``poll_seconds``, doubled per poll the portal was down."""
+        if not self.outage_polls:
+            return self.mapping.poll_seconds
+        grown: float = self.mapping.poll_seconds * 2.0 ** min(self.outage_polls, 16)
+        return max(self.mapping.poll_seconds, min(OUTAGE_MAX_SECONDS, grown))
+
     async def _sleep(self, stop: asyncio.Event) -> None:
         """Until the next poll, a wake or ``stop``, whichever comes first."""
         if self._wake.is_set():
@@ -167,7 +188,7 @@ class BridgeWorker:
             return
         waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
         try:
-            await asyncio.wait(waits, timeout=self.mapping.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waits, timeout=self.outage_delay(), return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waits:
                 waiter.cancel()

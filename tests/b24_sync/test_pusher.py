@@ -11,10 +11,13 @@ import datetime as dt
 import math
 from decimal import Decimal
 
+import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from b24_bridge import B24Client, ManualClock
 from b24_bridge.fake import FakePortal, Fault
+from b24_bridge.sync.executor import PortalDown
 from b24_bridge.sync.mapping import MappingConfig
 from b24_bridge.sync.plan import Plan, diff
 from b24_bridge.sync.pusher import Pusher
@@ -165,3 +168,28 @@ async def test_missing_units_are_added_or_parked_with_their_reason(
     (measure,) = [m for m in await client.list_all("catalog.measure.list", {}) if int(m["code"]) == 999]
     assert measure["measureTitle"] == "Пачка"
     assert await read_portal(client) == expected_portal(odd, MAPPING)
+
+
+async def test_an_unreachable_portal_hands_jobs_back_without_counting_the_attempt(
+    portal: FakePortal, clock: ManualClock, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """An outage longer than the client's retries (every batch a proxy's 502 page) is not the jobs'
+    fault: they go back pending with the attempt uncounted, so even ``max_attempts=1`` parks none."""
+    strict = MAPPING.model_copy(update={"max_attempts": 1})
+    client = make_client(portal, clock)
+    snapshot = sample_catalog(30, seed=5)
+    plan = await plan_into(sessionmaker, snapshot)
+    portal.faults.add(Fault.GATEWAY_HTML, method="batch", times=10_000)
+    pusher = Pusher(client, sessionmaker, strict)
+    with pytest.raises(PortalDown):
+        await pusher.drain()
+    async with sessionmaker() as s:
+        status = await queue.status(s)
+        attempts = await s.scalar(select(func.max(queue.T.c.attempts)))
+    assert (status["pending"], status["running"], status["failed"]) == (len(plan.jobs), 0, 0), status
+    assert attempts == 0
+    portal.faults.clear()
+    report = await Pusher(client, sessionmaker, strict).drain()
+    assert report.done == len(plan.jobs) and report.parked == 0
+    view = await read_portal(client)
+    assert view.duplicates == [] and view == expected_portal(snapshot, MAPPING)
