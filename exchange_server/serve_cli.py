@@ -22,6 +22,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from exchange_server.app import make_app, server_options
+from exchange_server.memory import limit_malloc_arenas
 from exchange_server.replay import (
     ExchangeFailed,
     Progress,
@@ -84,6 +85,7 @@ def run_serve(args: argparse.Namespace) -> int:
             flush=True,
         )
     configure_logging(settings.log_format)
+    limit_malloc_arenas()  # before any thread starts (exchange_server.memory)
     asyncio.run(_serve(settings, args.host, args.port))
     return 0
 

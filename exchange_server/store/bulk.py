@@ -27,6 +27,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
+import orjson
 from sqlalchemy import JSON, Boolean, Dialect, Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -96,8 +97,8 @@ class Bulk:
             f"SELECT json_group_array(json_array({cols})) FROM {table.name} "
             f"WHERE {key} IN (SELECT value FROM json_each(?))"
         )
-        result = await self._connection.exec_driver_sql(sql, (json.dumps(list(ids)),))
-        rows = [tuple(r) for r in json.loads(result.scalar_one())]
+        result = await self._connection.exec_driver_sql(sql, (_json_text(list(ids)),))
+        rows = [tuple(r) for r in orjson.loads(result.scalar_one())]
         converters = [self._result_converter(table, c) for c in columns]
         if any(converters):
             rows = [
@@ -206,7 +207,7 @@ class Bulk:
             await self._connection.exec_driver_sql(sql, (list(ids),))
         else:
             sql = f"DELETE FROM {table.name} WHERE {key} IN (SELECT value FROM json_each(?))"
-            await self._connection.exec_driver_sql(sql, (json.dumps(list(ids)),))
+            await self._connection.exec_driver_sql(sql, (_json_text(list(ids)),))
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -242,7 +243,7 @@ class Bulk:
         tail = tuple(
             v if v is None or (f := self._converter(table, c)) is None else f(v) for c, v in consts.items()
         )
-        return (json.dumps(batch, ensure_ascii=False), *tail)
+        return (_json_text(batch), *tail)
 
     def _converter(self, table: Table, column: str) -> Converter | None:
         """The SQLite conversion of a Python value (None when the driver takes it as is)."""
@@ -286,6 +287,18 @@ class Bulk:
 
     def _pg_cast(self, table: Table, column: str) -> str:
         return "::jsonb" if isinstance(table.c[column].type, JSON) else ""
+
+
+def _json_text(value: Any) -> str:
+    """A batch or key list as JSON text for SQLite's ``json_each`` (text: a BLOB is not JSON there).
+
+    orjson writes it several times as fast as ``json`` and in one buffer; what it refuses (an int
+    beyond 64 bits) goes through ``json``.
+    """
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False)
 
 
 _SQLITE_CONVERTERS: dict[tuple[str, str], Converter | None] = {}

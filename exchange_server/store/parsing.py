@@ -291,7 +291,8 @@ async def consume_in_process(
     )
     assert process.stdout is not None and process.stderr is not None
     stdout, stderr = process.stdout, process.stderr
-    queue: asyncio.Queue[Batch | Exception | None] = asyncio.Queue(maxsize=depth)
+    # One batch is being assembled from frames besides those queued: ``depth`` in all ahead of the database.
+    queue: asyncio.Queue[Batch | Exception | None] = asyncio.Queue(maxsize=max(1, depth - 1))
     tail = bytearray()
 
     async def drain_stderr() -> None:
