@@ -20,8 +20,9 @@ The portal is seeded with its limiter switched off (seeding is not what is measu
 
 3. ``new ИНН``: ``--new-inn`` orders created in 1C, each for a counterparty whose ИНН the portal does
    not know, one classic upload each; the time from the request to the answer, by which the company,
-   its requisite and the invoice with its rows exist (checked: exactly one of each), idle and full
-   bucket alternately.
+   its requisite and the invoice with its rows exist (checked: exactly one of each), in turn with the
+   bucket idle, full, and ``busy``: full, and another job (the goods push) keeps sending one request
+   after another through the same bucket during the upload.
 
 Prints a markdown report to stdout.
 """
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import statistics
 import sys
@@ -114,15 +116,26 @@ async def seed(portal: FakePortal, invoices: int) -> list[int]:
     return ids
 
 
-async def _prepare_bucket(client: B24Client, condition: str) -> None:
-    """``idle``: wait out the client's bucket; ``full``: another job just used the whole burst."""
+async def _prepare_bucket(client: B24Client, condition: str) -> asyncio.Task[None] | None:
+    """``idle``: wait out the client's bucket; ``full``: another job just used the whole burst;
+    ``busy``: full, and that job goes on sending (returns its task; cancel it after the upload)."""
     if condition == "idle":
         bucket = client.bucket
         assert bucket is not None
         await asyncio.sleep(bucket.level(client.clock.now()) / 2.0 + 0.2)
-    else:
-        for _ in range(50):
+        return None
+    for _ in range(50):
+        await client.call("crm.vat.list", {})
+    if condition != "busy":
+        return None
+
+    async def other_job() -> None:
+        while True:
             await client.call("crm.vat.list", {})
+
+    task = asyncio.create_task(other_job())
+    await asyncio.sleep(0.6)  # its next request is already waiting for a slot
+    return task
 
 
 async def run(args: argparse.Namespace) -> str:
@@ -206,11 +219,11 @@ async def run(args: argparse.Namespace) -> str:
             results[condition].append(elapsed)
             log(f"change {index + 1}: {condition} {elapsed * 1000:.0f} ms, {per_change[-1]} requests")
 
-        new_inn: dict[str, list[float]] = {"idle": [], "full": []}
+        new_inn: dict[str, list[float]] = {"idle": [], "full": [], "busy": []}
         per_new: list[int] = []
         for index in range(args.new_inn):
-            condition = "idle" if index % 2 == 0 else "full"
-            await _prepare_bucket(service_client, condition)
+            condition = ("idle", "full", "busy")[index % 3]
+            other = await _prepare_bucket(service_client, condition)
             inn = f"50{index:08d}"  # the seeded companies use 77xxxxxxxx
             doc = Document(
                 id=f"bench-new-{index}",
@@ -228,14 +241,20 @@ async def run(args: argparse.Namespace) -> str:
                               quantity=Decimal(3), amount=Decimal(3000)),
                 ),  # fmt: skip
             )
-            before = portal.stats.requests
+            before_records = sum(1 for r in portal.records if not r.nested and r.method != "crm.vat.list")
             started = time.perf_counter()
             answer = await upload_orders(node, [doc], name=f"new-{index}.xml")
             elapsed = time.perf_counter() - started
+            if other is not None:
+                other.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await other
             assert answer.startswith("success"), answer
-            per_new.append(portal.stats.requests - before)
-            made = [r.method for r in list(portal.records)[-3 * per_new[-1] :] if not r.nested]
-            methods = made[-per_new[-1] :]
+            made = [r for r in list(portal.records) if not r.nested and r.method != "crm.vat.list"]
+            per_new.append(
+                sum(1 for r in portal.records if not r.nested and r.method != "crm.vat.list") - before_records
+            )
+            methods = [r.method for r in made[-2:]]
             requisites = await service_client.list_all("crm.requisite.list", {"filter": {"RQ_INN": inn}})
             items = await service_client.call(
                 "crm.item.list", {"entityTypeId": 31, "filter": {"xmlId": doc.id}}
@@ -282,6 +301,7 @@ async def run(args: argparse.Namespace) -> str:
             "|---|---:|---:|---:|---:|",
             row("idle", new_inn["idle"]),
             row("full (50 requests just sent)", new_inn["full"]),
+            row("busy (full, another job sending on)", new_inn["busy"]),
         ]
     return "\n".join(lines)
 
