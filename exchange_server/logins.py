@@ -72,7 +72,8 @@ class LoginThrottle:
         entry = self._entries.get(self._key(address, login))
         if entry is None:
             return 0.0
-        return max(0.0, entry.locked_until - self._clock())
+        # Clamped: (now + lockout) - now may exceed lockout by a rounding error (found by hypothesis).
+        return min(self.lockout_seconds, max(0.0, entry.locked_until - self._clock()))
 
     def failed(self, address: str, login: str) -> bool:
         """Count one failure; True when it is the one that starts a lockout."""

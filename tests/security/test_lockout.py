@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from exchange_server.errors import AUTH_FAILED
@@ -75,6 +75,7 @@ def test_zero_turns_the_lockout_off_and_memory_is_bounded() -> None:
     assert len(small) <= 10
 
 
+@example([("a", False, 0.0), ("a", False, 0.0), ("a", False, 13.436424411240122)])  # (now + 30) - now > 30
 @given(st.lists(st.tuples(st.sampled_from(["a", "b"]), st.booleans(), st.floats(0, 50)), max_size=60))
 def test_never_locked_longer_than_the_lockout(events: list[tuple[str, bool, float]]) -> None:
     clock = Clock()
