@@ -159,8 +159,8 @@ async def exchange(url: str, files: list[str]) -> dict[str, Any]:
 async def product_total(base: str) -> int:
     import aiohttp
 
-    auth = aiohttp.BasicAuth(USER, PASSWORD)
-    async with aiohttp.ClientSession(auth=auth) as http:
+    headers = {"Authorization": aiohttp.encode_basic_auth(USER, PASSWORD)}
+    async with aiohttp.ClientSession(headers=headers) as http:
         async with http.get(f"{base}/api/products", params={"limit": "1"}) as response:
             return int((await response.json())["total"])
 
