@@ -35,10 +35,15 @@ async def _max_attempts(database_url: str) -> int:
 
 
 async def outage_during_push(
-    tmp_path: Path, database_url: str, *, outage: float, mapping: dict[str, float | int | bool]
+    tmp_path: Path,
+    database_url: str,
+    *,
+    outage: float,
+    mapping: dict[str, float | int | bool],
+    products: int = 300,
 ) -> dict[str, int]:
     """Push, stop the portal for ``outage`` seconds, start it again; returns what was observed."""
-    spec = CatalogSpec(products=300, price_types=2, warehouses=2, groups=6, properties=2, seed=51)
+    spec = CatalogSpec(products=products, price_types=2, warehouses=2, groups=6, properties=2, seed=51)
     catalog = generate_catalog(tmp_path / "cml", spec)
     files = [(f.path.name, f.path) for f in catalog.files]
     portal = FakePortalProcess(tmp_path / "portal.state", tmp_path / "portal.log")
@@ -104,7 +109,8 @@ async def test_short_portal_outage_mid_push(tmp_path: Path, database_url: str) -
         "backoff_max_seconds": 2.0,
         "max_attempts": 30,
     }
-    observed = await outage_during_push(tmp_path, database_url, outage=4.0, mapping=mapping)
+    # 120 goods: the push is still running when the portal stops after 40 product writes.
+    observed = await outage_during_push(tmp_path, database_url, outage=4.0, mapping=mapping, products=120)
     assert observed["attempts_during_outage"] >= 1, observed
 
 
