@@ -58,53 +58,21 @@ async def test_a_finished_package_plans_without_the_idle_wait(
     assert not await worker.tick()
 
 
-async def test_the_server_pushes_right_after_the_exchange_not_after_the_idle_time(
-    tmp_path: Path, database_url: str, portal: FakePortal, clock: ManualClock
-) -> None:
+@asynccontextmanager
+async def replayed_server(
+    tmp_path: Path,
+    database_url: str,
+    portal: FakePortal,
+    clock: ManualClock,
+    b24: MappingConfig,
+    products: int,
+) -> AsyncIterator[tuple[TestServer, aiohttp.ClientSession]]:
+    """The server with its push worker on ``portal``, after a generated catalog was replayed into it."""
+
     @asynccontextmanager
     async def factory() -> AsyncIterator[B24Client | None]:
         yield make_client(portal, clock)
 
-    # Without the wake nothing would be planned for an hour (idle) and polled every 10 minutes.
-    b24 = MappingConfig(idle_seconds=HOUR, poll_seconds=600.0)
-    settings = settings_for(tmp_path / "data", database_url, b24=b24)
-    app = make_app(settings)
-    app[B24_CLIENT_FACTORY] = factory
-    server = TestServer(app)
-    await server.start_server()
-    try:
-        async with aiohttp.ClientSession() as http:
-            node = ReplayNode(
-                http, str(server.make_url("/1c_exchange")), USER, PASSWORD, report=lambda _: None
-            )
-            catalog = generate_catalog(tmp_path / "cml", CatalogSpec(products=10, seed=4))
-            await replay_catalog(node, [(f.path.name, f.path) for f in catalog.files])
-            headers = {"Authorization": aiohttp.encode_basic_auth(ADMIN, ADMIN_PASSWORD)}
-            status: dict[str, object] = {}
-            deadline = asyncio.get_running_loop().time() + 120  # generous: CI machines are shared
-            while asyncio.get_running_loop().time() < deadline:
-                async with http.get(server.make_url("/api/b24/status"), headers=headers) as response:
-                    status = await response.json()
-                if status["done"] and not status["pending"] and not status["running"]:
-                    break
-                await asyncio.sleep(0.05)
-            assert status["done"] and status["failed"] == 0, status
-    finally:
-        await server.close()
-    elements = await make_client(portal, clock).list_all(
-        "catalog.product.list", {"filter": {"iblockId": 23}, "select": ["id", "iblockId", "xmlId"]}
-    )
-    assert len(elements) == 10
-
-
-async def test_without_wake_on_package_the_server_waits_for_the_idle_time(
-    tmp_path: Path, database_url: str, portal: FakePortal, clock: ManualClock
-) -> None:
-    @asynccontextmanager
-    async def factory() -> AsyncIterator[B24Client | None]:
-        yield make_client(portal, clock)
-
-    b24 = MappingConfig(idle_seconds=HOUR, poll_seconds=0.05, wake_on_package=False)
     app = make_app(settings_for(tmp_path / "data", database_url, b24=b24))
     app[B24_CLIENT_FACTORY] = factory
     server = TestServer(app)
@@ -114,12 +82,45 @@ async def test_without_wake_on_package_the_server_waits_for_the_idle_time(
             node = ReplayNode(
                 http, str(server.make_url("/1c_exchange")), USER, PASSWORD, report=lambda _: None
             )
-            catalog = generate_catalog(tmp_path / "cml", CatalogSpec(products=5, seed=4))
+            catalog = generate_catalog(tmp_path / "cml", CatalogSpec(products=products, seed=4))
             await replay_catalog(node, [(f.path.name, f.path) for f in catalog.files])
-            await asyncio.sleep(1.0)  # twenty polls: none may plan before the hour of quiet
-            headers = {"Authorization": aiohttp.encode_basic_auth(ADMIN, ADMIN_PASSWORD)}
-            async with http.get(server.make_url("/api/b24/status"), headers=headers) as response:
-                status = await response.json()
+            yield server, http
     finally:
         await server.close()
+
+
+async def b24_status(server: TestServer, http: aiohttp.ClientSession) -> dict[str, object]:
+    headers = {"Authorization": aiohttp.encode_basic_auth(ADMIN, ADMIN_PASSWORD)}
+    async with http.get(server.make_url("/api/b24/status"), headers=headers) as response:
+        status: dict[str, object] = await response.json()
+    return status
+
+
+async def test_the_server_pushes_right_after_the_exchange_not_after_the_idle_time(
+    tmp_path: Path, database_url: str, portal: FakePortal, clock: ManualClock
+) -> None:
+    # Without the wake nothing would be planned for an hour (idle) and polled every 10 minutes.
+    b24 = MappingConfig(idle_seconds=HOUR, poll_seconds=600.0)
+    async with replayed_server(tmp_path, database_url, portal, clock, b24, products=10) as (server, http):
+        status: dict[str, object] = {}
+        deadline = asyncio.get_running_loop().time() + 120  # generous: CI machines are shared
+        while asyncio.get_running_loop().time() < deadline:
+            status = await b24_status(server, http)
+            if status["done"] and not status["pending"] and not status["running"]:
+                break
+            await asyncio.sleep(0.05)
+        assert status["done"] and status["failed"] == 0, status
+    elements = await make_client(portal, clock).list_all(
+        "catalog.product.list", {"filter": {"iblockId": 23}, "select": ["id", "iblockId", "xmlId"]}
+    )
+    assert len(elements) == 10
+
+
+async def test_without_wake_on_package_the_server_waits_for_the_idle_time(
+    tmp_path: Path, database_url: str, portal: FakePortal, clock: ManualClock
+) -> None:
+    b24 = MappingConfig(idle_seconds=HOUR, poll_seconds=0.05, wake_on_package=False)
+    async with replayed_server(tmp_path, database_url, portal, clock, b24, products=5) as (server, http):
+        await asyncio.sleep(1.0)  # twenty polls: none may plan before the hour of quiet
+        status = await b24_status(server, http)
     assert status["done"] == status["pending"] == status["running"] == 0, status

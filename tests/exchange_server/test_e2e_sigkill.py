@@ -4,92 +4,23 @@ the store ends complete and consistent. The server runs as a real ``cml-exchange
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
 from commerceml.generator import CatalogSpec, GeneratedCatalog, generate_catalog
 from exchange_server.replay import ReplayNode, replay_catalog
-from tests.exchange_server.e2e_support import ADMIN, ADMIN_PASSWORD, PASSWORD, USER, check_catalog
-from tests.faults.support import catalog_digest, db_catalog_digest
+from tests.exchange_server.e2e_support import PASSWORD, USER, check_catalog
+from tests.faults.support import Api, catalog_digest, db_catalog_digest, serve, sigkill
 
 PRODUCTS = 10_000
-STARTUP_SECONDS = 60
 
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory: pytest.TempPathFactory) -> GeneratedCatalog:
     spec = CatalogSpec(products=PRODUCTS, properties=2, description_sentences=0, seed=7)
     return generate_catalog(tmp_path_factory.mktemp("generated"), spec)
-
-
-class Served:
-    """A ``cml-exchange serve`` child process and the URL it printed."""
-
-    def __init__(self, process: asyncio.subprocess.Process, url: str) -> None:
-        self.process = process
-        self.url = url
-
-    @property
-    def base(self) -> str:
-        return self.url.removesuffix("/1c_exchange")
-
-
-@asynccontextmanager
-async def serve(data_dir: Path, database_url: str, log: Path) -> AsyncIterator[Served]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CML_")}
-    env.update(
-        CML_DATA_DIR=str(data_dir),
-        CML_DATABASE_URL=database_url,
-        CML_EXCHANGE_USER=USER,
-        CML_EXCHANGE_PASSWORD=PASSWORD,
-        CML_ADMIN_USER=ADMIN,
-        CML_ADMIN_PASSWORD=ADMIN_PASSWORD,
-        CML_STEP_SECONDS="0.2",
-        CML_FILE_LIMIT=str(4 * 1024 * 1024),
-    )
-    stderr = await asyncio.to_thread(open, log, "ab")
-    with stderr:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "exchange_server", "serve", "--port", "0",
-            env=env, stdout=asyncio.subprocess.PIPE, stderr=stderr,
-        )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        url = ""
-        async with asyncio.timeout(STARTUP_SECONDS):
-            while not url:
-                line = (await process.stdout.readline()).decode()
-                assert line, f"server exited early, see {log}"
-                if "listening on " in line:
-                    url = line.strip().rsplit(" ", 1)[-1]
-        yield Served(process, url)
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 30)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-
-
-class Api:
-    def __init__(self, http: aiohttp.ClientSession, base: str) -> None:
-        self.http, self.base_url = http, base
-
-    async def api(self, path: str, **params: str | int) -> Any:
-        headers = {"Authorization": aiohttp.encode_basic_auth(ADMIN, ADMIN_PASSWORD)}
-        async with self.http.get(self.base_url + path, params=params, headers=headers) as response:
-            assert response.status == 200, await response.text()
-            return await response.json()
 
 
 async def test_sigkill_mid_import_then_repeat(
@@ -113,8 +44,7 @@ async def test_sigkill_mid_import_then_repeat(
                 if (await api.api("/api/products", limit=1))["total"] > 0:
                     break
             partial = (await api.api("/api/products", limit=1))["total"]
-            first.process.send_signal(signal.SIGKILL)
-            assert await first.process.wait() == -signal.SIGKILL
+            await sigkill(first)
         assert 0 < partial < PRODUCTS
 
         async with serve(data_dir, database_url, log) as second:
