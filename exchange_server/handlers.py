@@ -269,12 +269,6 @@ def _journal_text(text: str | None) -> str | None:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text[:2000])
 
 
-async def _package_bytes(ex: Exchange, package_id: str) -> int:
-    """What the files 1C uploaded into the package hold now (archives as sent, before unpacking)."""
-    async with ex.sessionmaker.begin() as db:
-        return sum(f.size or 0 for f in await journal.package_files(db, package_id) if f.origin == "upload")
-
-
 async def _file(ex: Exchange, request: web.Request, session: ExchangeSession, cmd: Command) -> Reply:
     if not cmd.filename:
         raise UploadError(MSG_NO_FILENAME)
@@ -285,6 +279,7 @@ async def _file(ex: Exchange, request: web.Request, session: ExchangeSession, cm
         row = await journal.file_row(db, package_id, name)
         previous = journal.last_chunk(row)
         booked = (row.size or 0) if row is not None else 0
+        used = await journal.uploaded_bytes(db, package_id)  # one SUM, not every file row per chunk
     try:
         result = await receive_chunk(
             idle_limited(request.content.iter_chunked(1 << 20), ex.settings.read_timeout, name),
@@ -294,7 +289,7 @@ async def _file(ex: Exchange, request: web.Request, session: ExchangeSession, cm
             booked_size=booked,
             expected_length=request.content_length,
             max_length=ex.settings.file_limit + UPLOAD_SLACK,
-            budget=PackageBudget(ex.settings.upload_max_bytes, await _package_bytes(ex, package_id)),
+            budget=PackageBudget(ex.settings.upload_max_bytes, used),
         )
     except DiskFull as exc:  # the file is gone, and so is its journal row: the package failed
         log.error("package %s: disk full while receiving %s: %s", package_id, name, exc.detail)

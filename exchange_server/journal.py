@@ -30,6 +30,7 @@ __all__ = [
     "load_session",
     "mark_unpacked",
     "package_files",
+    "uploaded_bytes",
     "pending_archives",
     "record_chunk",
     "record_step",
@@ -160,6 +161,16 @@ async def package_files(db: AsyncSession, package_id: str) -> Sequence[ExchangeF
             select(ExchangeFile).where(ExchangeFile.package_id == package_id).order_by(ExchangeFile.id)
         )
     ).all()
+
+
+async def uploaded_bytes(db: AsyncSession, package_id: str) -> int:
+    """What the files 1C uploaded into the package hold now (archives as sent, before unpacking)."""
+    total = await db.scalar(
+        select(func.coalesce(func.sum(ExchangeFile.size), 0)).where(
+            ExchangeFile.package_id == package_id, ExchangeFile.origin == "upload"
+        )
+    )
+    return int(total or 0)
 
 
 def last_chunk(row: ExchangeFile | None) -> ChunkRecord | None:
