@@ -30,12 +30,12 @@ __all__ = [
     "load_session",
     "mark_unpacked",
     "package_files",
-    "uploaded_bytes",
     "pending_archives",
     "record_chunk",
     "record_step",
     "save_session",
     "set_import_state",
+    "uploaded_bytes",
 ]
 
 
