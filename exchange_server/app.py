@@ -45,7 +45,9 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[EXCHANGE] = Exchange(
         settings=settings,
         sessionmaker=sessionmaker,
-        catalog=MeteredCatalogImporter(sessionmaker),
+        catalog=MeteredCatalogImporter(
+            sessionmaker, sqlite_group_seconds=settings.sqlite_import_transaction_seconds
+        ),
         orders=MeteredOrderImporter(sessionmaker),
         limits=UnpackLimits(max_total_bytes=settings.unzip_max_bytes, max_entries=settings.unzip_max_files),
     )

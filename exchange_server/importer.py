@@ -6,8 +6,10 @@ import, the time budget per ``mode=import`` call, the journal): the handlers run
 
 Theory of operation
 -------------------
-The streaming reader and the conversion to rows run in a worker thread (``store.batches``); the event
-loop only writes ready batches of ``batch_size`` rows, each batch in its own transaction. Memory stays
+The streaming reader and the conversion to rows run in a worker thread (``store.batches``) or, for a
+large file, a parser process (``store.parsing``); the event loop only writes ready batches of
+``batch_size`` rows, each batch in its own transaction on PostgreSQL, several batches per transaction
+on SQLite (``store.transactions``). Memory stays
 flat whatever the file size, and the loop stays responsive. Because every write is an idempotent
 upsert keyed by the 1C Ид, an import interrupted at any point (server killed) is completed by simply
 importing the same file again. Deactivation of what a full package did not contain happens only in
@@ -37,11 +39,11 @@ from commerceml.model import (
 )
 from commerceml.reader import ReadSummary, iter_file
 from exchange_server.errors import ImportFailed
-from exchange_server.store import catalog, orders, parsing, queries, reuse
+from exchange_server.store import catalog, orders, parsing, queries, reuse, transactions
 from exchange_server.store.batches import consume_in_thread
 from exchange_server.store.codec import CodecError
 from exchange_server.store.retry import retry_transient
-from exchange_server.store.rows import EntityRow, Kind, OfferRow
+from exchange_server.store.rows import Kind
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -150,6 +152,8 @@ class CatalogImporter:
         chunk_size: bytes the reader parses at a time.
         process_threshold: files of at least this many bytes are read in a separate parser process
             (the parsing then runs on another core than the database work); None: always a thread.
+        sqlite_group_seconds: on SQLite, how long one transaction stays open for more batches
+            (``store.transactions``); 0: one transaction per batch.
     """
 
     def __init__(
@@ -159,6 +163,7 @@ class CatalogImporter:
         batch_size: int = DEFAULT_BATCH_SIZE,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         process_threshold: int | None = DEFAULT_PROCESS_THRESHOLD,
+        sqlite_group_seconds: float = transactions.SQLITE_GROUP_SECONDS,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
@@ -166,6 +171,7 @@ class CatalogImporter:
         self._batch_size = batch_size
         self._chunk_size = chunk_size
         self._process_threshold = process_threshold
+        self._sqlite_group_seconds = sqlite_group_seconds
         self._finished: list[Callable[[str], None]] = []
 
     def on_finished(self, listener: Callable[[str], None]) -> Callable[[], None]:
@@ -246,10 +252,12 @@ class CatalogImporter:
                 )
             else:
                 source = consume_in_thread(produce, depth=PIPE_DEPTH, name=f"import {name}")
-            async with source as batches:
+            writer = transactions.batch_writer(
+                self._sessionmaker, package_id, group_seconds=self._sqlite_group_seconds
+            )
+            async with source as batches, writer as write:
                 async for kind, rows in batches:
-                    # Its own transaction, run again when PostgreSQL aborts it for a concurrent import.
-                    outcome = await retry_transient(partial(self._write_batch, kind, rows, package_id))
+                    outcome = await write(kind, rows)
                     received[kind] += len(rows)
                     written[kind] += outcome.written
                     skipped[kind] += outcome.skipped
@@ -286,14 +294,6 @@ class CatalogImporter:
             skipped={str(k): n for k, n in skipped.items() if n},
             warnings=warnings,
         )
-
-    async def _write_batch(
-        self, kind: Kind, rows: list[EntityRow] | list[OfferRow], package_id: str
-    ) -> catalog.BatchResult:
-        async with self._sessionmaker() as session, session.begin():
-            if kind is Kind.OFFER:
-                return await catalog.write_offers(session, rows, package_id)  # type: ignore[arg-type]
-            return await catalog.write_entities(session, kind, rows, package_id)  # type: ignore[arg-type]
 
     async def _reuse(self, name: str, package_id: str, sha256: str, size: int) -> ImportResult | None:
         async with self._sessionmaker() as session, session.begin():

@@ -106,6 +106,14 @@ class Settings(BaseSettings):
         le=120,
         description="Longest time one mode=import request waits before answering progress.",
     )
+    sqlite_import_transaction_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="SQLite only: how long one import transaction stays open for more batches before it "
+        "commits (fewer, larger commits write far less; another writer waits at most about this long "
+        "behind an import). 0: a transaction per batch of 2,000 rows.",
+    )
     unzip_max_bytes: int = Field(
         default=16 * 1024**3, gt=0, description="Largest total uncompressed size of one archive."
     )

@@ -91,8 +91,9 @@ class DecimalText(TypeDecorator[Decimal]):
             return dialect.type_descriptor(String(64))
         return dialect.type_descriptor(Numeric(asdecimal=True))
 
-    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
-        if value is None or dialect.name != "sqlite":
+    def process_bind_param(self, value: Decimal | str | None, dialect: Dialect) -> Any:
+        """A ``Decimal``, or its exact text as the catalog rows carry it (``store.rows.OfferRow``)."""
+        if value is None or dialect.name != "sqlite" or type(value) is str:
             return value
         return format(value, "f")
 

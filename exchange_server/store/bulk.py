@@ -9,9 +9,12 @@ failure is still a ``sqlalchemy.exc.DBAPIError``) but hands the driver ready row
   statement reads them back with ``unnest`` (``INSERT ... SELECT ... FROM unnest($1::text[], ...)
   ON CONFLICT``, ``UPDATE ... FROM unnest(...)``, ``= ANY($1)``): a single round trip whatever the
   batch size, the arrays encoded by asyncpg's binary codecs.
-* SQLite (aiosqlite): ``executemany`` of one prepared statement, run in the driver's thread (the
-  sqlite3 module binds the tuples in C and releases the GIL while SQLite works); key lists are passed
-  as one JSON array read with ``json_each``.
+* SQLite (aiosqlite): inserts are one ``executemany`` of one prepared statement, run in the driver's
+  thread (the sqlite3 module binds the tuples in C and releases the GIL while SQLite works). An
+  earlier version passed the batch as one JSON array read with ``json_each``: SQLite then parsed each
+  row's JSON once per column, and on the 100,000-product catalog the inserts took 1.6x as long.
+  Updates and key lists still travel as one JSON array (``json_each``): one statement whatever the
+  batch size.
 
 Values are given in their Python types (``str``, ``bool``, ``Decimal``, aware ``datetime``); JSON
 columns take the JSON *text* (already serialised by the caller). Conversions the SQLite dialect
@@ -148,12 +151,9 @@ class Bulk:
             )
             await self._connection.exec_driver_sql(sql, (*self._columns(rows, n), *consts.values()))
         else:
-            # "WHERE true": SQLite's documented way to tell an upsert's SELECT from a join's ON.
-            sql = (
-                f"INSERT INTO {table.name} ({', '.join(names)}) "
-                f"SELECT {self._sqlite_values(columns, consts)} FROM json_each(?1) WHERE true{conflict}"
-            )
-            await self._connection.exec_driver_sql(sql, self._sqlite_params(table, columns, rows, consts))
+            marks = ", ".join("?" for _ in names)
+            sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks}){conflict}"
+            await self._connection.exec_driver_sql(sql, self._sqlite_rows(table, columns, rows, consts))
 
     async def update(
         self,
@@ -244,6 +244,26 @@ class Bulk:
             v if v is None or (f := self._converter(table, c)) is None else f(v) for c, v in consts.items()
         )
         return (_json_text(batch), *tail)
+
+    def _sqlite_rows(
+        self, table: Table, columns: Sequence[str], rows: Sequence[Tuple], consts: Mapping[str, Any]
+    ) -> list[Tuple]:
+        """The rows converted for sqlite3, each followed by the constants (one ``executemany``)."""
+        converters = [(i, f) for i, c in enumerate(columns) if (f := self._converter(table, c)) is not None]
+        tail = tuple(
+            v if v is None or (f := self._converter(table, c)) is None else f(v) for c, v in consts.items()
+        )
+        if not converters:
+            return [(*row, *tail) for row in rows]
+        converted = []
+        for row in rows:
+            values = list(row)
+            for i, f in converters:
+                if values[i] is not None:
+                    values[i] = f(values[i])
+            values.extend(tail)
+            converted.append(tuple(values))
+        return converted
 
     def _converter(self, table: Table, column: str) -> Converter | None:
         """The SQLite conversion of a Python value (None when the driver takes it as is)."""

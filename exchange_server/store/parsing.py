@@ -30,7 +30,7 @@ import struct
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, BinaryIO, Final
 
 from commerceml.model import (
@@ -84,7 +84,7 @@ def resolve_image(image: str, file_dir: str) -> str | None:
     if ".." in raw.split("/"):  # protocol §7.2: resolve relative to the XML file; reject ".."
         return None
     joined = posixpath.normpath(posixpath.join(file_dir, raw)) if file_dir else posixpath.normpath(raw)
-    if joined == ".." or joined.startswith("../") or PurePosixPath(joined).is_absolute():
+    if joined == ".." or joined.startswith(("../", "/")):
         return None
     return joined
 

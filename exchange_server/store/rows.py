@@ -115,6 +115,10 @@ class OfferRow:
         stock: replacement stock rows (:data:`STOCK_COLUMNS`), or None when the offer has no stock
             section.
         quantity: the total stock: ``Количество``, else the sum of the warehouses, else None.
+
+    Decimals (price value and ratio, stock quantities, ``quantity``) are their exact text
+    (``format(d, "f")``): what SQLite stores, what asyncpg takes for ``numeric``, and several times
+    cheaper than ``Decimal`` to send from the parser process (``store.parsing``).
     """
 
     id: str
@@ -125,7 +129,7 @@ class OfferRow:
     prices_hash: str | None
     stock: list[Tuple] | None
     stock_hash: str | None
-    quantity: Decimal | None
+    quantity: str | None
 
 
 def _entity_row(
@@ -278,24 +282,27 @@ def offer_row(offer: Offer) -> OfferRow:
     prices_hash: str | None = None
     if offer.prices is not None:
         unique_prices = _unique(offer.prices, key=lambda p: p.price_type_id)
-        prices = [(key, p.price_type_id, p.value, p.currency, p.unit, p.ratio) for p in unique_prices]
+        prices = [
+            (key, p.price_type_id, _exact(p.value), p.currency, p.unit, _exact_or_none(p.ratio))
+            for p in unique_prices
+        ]
         prices_hash = content_hash([encode(p) for p in unique_prices])
     stock: list[Tuple] | None = None
     stock_hash: str | None = None
     quantity = offer.quantity
     totals: dict[str, Decimal] = {}
+    texts: dict[str, str] = {}
     if offer.stock is not None:
         for s in offer.stock:  # a warehouse listed twice: its quantities add up
             totals[s.warehouse_id] = totals.get(s.warehouse_id, Decimal(0)) + s.quantity
-        stock = [(key, w, q) for w, q in totals.items()]
+        texts = {w: _exact(q) for w, q in totals.items()}
+        stock = [(key, w, q) for w, q in texts.items()]
         if quantity is None:
             quantity = sum(totals.values(), Decimal(0))
+    quantity_text = _exact_or_none(quantity)
     if offer.stock is not None or offer.quantity is not None:
         stock_hash = content_hash(
-            {
-                "quantity": None if quantity is None else format(quantity, "f"),
-                "stock": None if stock is None else sorted((w, format(q, "f")) for w, q in totals.items()),
-            }
+            {"quantity": quantity_text, "stock": None if stock is None else sorted(texts.items())}
         )
     return OfferRow(
         id=key,
@@ -306,8 +313,16 @@ def offer_row(offer: Offer) -> OfferRow:
         prices_hash=prices_hash,
         stock=stock,
         stock_hash=stock_hash,
-        quantity=quantity,
+        quantity=quantity_text,
     )
+
+
+def _exact(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def _exact_or_none(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
 
 
 def order_row(document: Document) -> EntityRow:

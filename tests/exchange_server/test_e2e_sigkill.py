@@ -30,7 +30,9 @@ async def test_sigkill_mid_import_then_repeat(
     files = [(path.name, path) for path in catalog.paths]
     jar = aiohttp.DummyCookieJar()
     async with aiohttp.ClientSession(cookie_jar=jar, timeout=aiohttp.ClientTimeout(total=120)) as http:
-        async with serve(data_dir, database_url, log) as first:
+        # SQLite groups batches into transactions of up to 2 s (store.transactions): a shorter bound makes
+        # the 10,000-product import commit several grouped transactions, so the kill lands between two.
+        async with serve(data_dir, database_url, log, CML_SQLITE_IMPORT_TRANSACTION_SECONDS="0.2") as first:
             node = ReplayNode(http, first.url, USER, PASSWORD, report=lambda _l: None)
             await node.checkauth("catalog")
             await node.init("catalog", None)
