@@ -111,8 +111,8 @@ class Settings(BaseSettings):
         ge=0,
         le=60,
         description="SQLite only: how long one import transaction stays open for more batches before it "
-        "commits (fewer, larger commits write far less; another writer waits at most about this long "
-        "behind an import). 0: a transaction per batch of 2,000 rows.",
+        "commits (fewer, larger commits write far less; any other request waits at most about this "
+        "long behind an import). 0: a transaction per batch of 2,000 rows.",
     )
     unzip_max_bytes: int = Field(
         default=16 * 1024**3, gt=0, description="Largest total uncompressed size of one archive."

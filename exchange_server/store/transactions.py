@@ -13,10 +13,11 @@ file again. What differs is the cost.
   pages again and again and checkpointed after nearly every batch. Measured on the generated
   100,000-product catalog, commits and checkpoints took more time than the inserts themselves.
   Here batches share one transaction until it has been open for :data:`SQLITE_GROUP_SECONDS`
-  (then it commits at the next batch boundary). SQLite has one writer at a time and the import's
-  transaction holds that lock while it is open, so the time bound is also the longest another
-  writer (a journal entry, another 1C node's upload) waits behind the import: a few seconds,
-  well inside ``busy_timeout``. There are no deadlocks on SQLite (``BEGIN IMMEDIATE`` takes the
+  (then it commits at the next batch boundary). SQLite has one writer at a time, the import's
+  transaction holds that lock while it is open, and every session of the application begins with
+  ``BEGIN IMMEDIATE`` (``db.engine``), reads included. So the time bound plus one batch is also the
+  longest any other request (a journal entry, another 1C node's upload, the operator API) waits
+  behind an import: a few seconds, well inside ``busy_timeout`` and the ``mode=import`` step. There are no deadlocks on SQLite (``BEGIN IMMEDIATE`` takes the
   lock up front), so nothing is retried.
 * **PostgreSQL**: each batch is its own transaction, run again when PostgreSQL aborts it for a
   concurrent one (``store.retry``): two imports writing the same rows can deadlock, and only a short
