@@ -290,6 +290,7 @@ async def _file(ex: Exchange, request: web.Request, session: ExchangeSession, cm
             expected_length=request.content_length,
             max_length=ex.settings.file_limit + UPLOAD_SLACK,
             budget=PackageBudget(ex.settings.upload_max_bytes, used),
+            digests=ex.digests,
         )
     except DiskFull as exc:  # the file is gone, and so is its journal row: the package failed
         log.error("package %s: disk full while receiving %s: %s", package_id, name, exc.detail)

@@ -19,6 +19,7 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exchange_server import journal
+from exchange_server.digests import FileDigests
 from exchange_server.errors import IMPORT_BEFORE_UPLOAD, ExchangeError, ImportFailed
 from exchange_server.importer import CatalogImporter, OrderImporter
 from exchange_server.jobs import ImportJob, ImportJobs, JobOutcome
@@ -47,6 +48,7 @@ class Exchange:
     catalog: CatalogImporter
     orders: OrderImporter
     jobs: ImportJobs = field(default_factory=ImportJobs)
+    digests: FileDigests = field(default_factory=FileDigests)
     limits: UnpackLimits = field(default_factory=UnpackLimits)
     _unpack_locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
 
@@ -57,6 +59,14 @@ class Exchange:
 def package_dir(settings: Settings, kind: Kind, package_id: str) -> Path:
     """``<data_dir>/packages/<type>/<package id>``: one directory per init, kept after the exchange."""
     return settings.packages_dir / kind.value / package_id
+
+
+async def _sha256(ex: Exchange, path: Path) -> tuple[str, int]:
+    """The file's sha256 and size: from the upload's running digest, else read from disk."""
+    known = ex.digests.hexdigest(path)
+    if known is not None:
+        return known
+    return await asyncio.to_thread(_hash_file, path)
 
 
 def _hash_file(path: Path) -> tuple[str, int]:
@@ -86,7 +96,7 @@ async def ensure_unpacked(ex: Exchange, package_id: str, root: Path, job: Import
             if job is not None:
                 job.report(MSG_UNPACKING)
             archive = resolve_in(root, PurePosixPath(name))
-            sha256, _ = await asyncio.to_thread(_hash_file, archive)
+            sha256, _ = await _sha256(ex, archive)
             names = await asyncio.to_thread(unpack_archive, archive, root, ex.limits)
             entries = await asyncio.to_thread(_sizes, root, names)
             async with ex.sessionmaker.begin() as db:
@@ -102,7 +112,7 @@ async def _start(ex: Exchange, package_id: str, root: Path, name: str) -> tuple[
     path = resolve_in(root, PurePosixPath(name))
     if not await asyncio.to_thread(path.is_file):
         raise ImportFailed(IMPORT_BEFORE_UPLOAD.format(name=name))
-    sha256, size = await asyncio.to_thread(_hash_file, path)
+    sha256, size = await _sha256(ex, path)
     if size == 0:
         raise ImportFailed(MSG_EMPTY_FILE, detail=name)
     async with ex.sessionmaker.begin() as db:

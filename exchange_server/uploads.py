@@ -43,8 +43,9 @@ import zipfile
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Final
+from typing import Any, BinaryIO, Final
 
+from exchange_server.digests import FileDigests
 from exchange_server.errors import UploadError
 
 __all__ = [
@@ -292,6 +293,7 @@ async def receive_chunk(
     expected_length: int | None = None,
     max_length: int | None = None,
     budget: PackageBudget | None = None,
+    digests: FileDigests | None = None,
 ) -> AppendResult:
     """Write one ``mode=file`` body to its file under ``package_dir``.
 
@@ -306,6 +308,8 @@ async def receive_chunk(
         max_length: refuse bodies longer than this (``file_limit`` plus slack).
         budget: the package's size limit and what it holds already; a body that does not fit is
             refused (a ``Content-Length`` over either limit before a byte is read).
+        digests: the running sha256 of whole files, fed with this chunk and updated when it is
+            written (``exchange_server.digests``).
 
     Returns:
         What was done and the new file size.
@@ -328,6 +332,7 @@ async def receive_chunk(
     await asyncio.to_thread(package_dir.mkdir, parents=True, exist_ok=True)
     path = resolve_in(package_dir, name)
     digest = hashlib.sha256()
+    whole: Any = None  # the running digest of the whole file, when it can be continued
     length = 0
     handle: BinaryIO | None = None
     size_before = 0
@@ -341,9 +346,13 @@ async def receive_chunk(
                 handle, size_before, restarted = await asyncio.to_thread(
                     _open_for_chunk, path, piece, booked_size
                 )
+                if digests is not None:
+                    whole = digests.continue_from(path, size_before)
             length += len(piece)
             check(length)
             digest.update(piece)
+            if whole is not None:
+                whole.update(piece)
             await asyncio.to_thread(handle.write, piece)  # type: ignore[union-attr]
         if expected_length is not None and length != expected_length:
             raise UploadError(MSG_INTERRUPTED.format(name=name, got=length, expected=expected_length))
@@ -359,6 +368,8 @@ async def receive_chunk(
             return AppendResult(AppendAction.DUPLICATE, name, path, size_before, chunk)
         await asyncio.to_thread(handle.close)  # may fail: the buffered tail is written here
         closed = True
+        if digests is not None and whole is not None:
+            digests.appended(path, whole)
     except OSError as exc:
         if handle is not None and not closed:
             await asyncio.shield(asyncio.to_thread(_rollback, handle, path, size_before, restarted))

@@ -17,8 +17,9 @@ file again. What differs is the cost.
   transaction holds that lock while it is open, and every session of the application begins with
   ``BEGIN IMMEDIATE`` (``db.engine``), reads included. So the time bound plus one batch is also the
   longest any other request (a journal entry, another 1C node's upload, the operator API) waits
-  behind an import: a few seconds, well inside ``busy_timeout`` and the ``mode=import`` step. There are no deadlocks on SQLite (``BEGIN IMMEDIATE`` takes the
-  lock up front), so nothing is retried.
+  behind an import: a few seconds, well inside ``busy_timeout`` and the ``mode=import`` step.
+  There are no deadlocks on SQLite (``BEGIN IMMEDIATE`` takes the lock up front), so nothing is
+  retried.
 * **PostgreSQL**: each batch is its own transaction, run again when PostgreSQL aborts it for a
   concurrent one (``store.retry``): two imports writing the same rows can deadlock, and only a short
   transaction is cheap to repeat. PostgreSQL's commit cost does not grow with the pages touched.

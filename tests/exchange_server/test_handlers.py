@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import zipfile
 from decimal import Decimal
@@ -19,6 +20,7 @@ from commerceml.model import Document
 from exchange_server.app import make_app
 from exchange_server.db.engine import make_engine
 from exchange_server.errors import AUTH_FAILED, NO_SESSION, SESSION_POISONED, UNKNOWN_MODE, UNKNOWN_TYPE
+from exchange_server.handlers import EXCHANGE
 from exchange_server.settings import Settings
 from exchange_server.store import orders as order_store
 from tests.exchange_server.conftest import real_fixture
@@ -131,6 +133,13 @@ async def test_classic_catalog_exchange_chunked(client: TestClient[Any, Any]) ->
     assert await node.init() == "zip=yes\nfile_limit=4096"
     await node.upload_file("catalog", "import.xml", real_fixture(BIGPERSON_IMPORT))
     await node.upload_file("catalog", "offers.xml", real_fixture(BIGPERSON_OFFERS))
+    # The upload kept a running sha256 of each file (no second read of it when its import starts).
+    exchange = client.server.app[EXCHANGE]
+    uploaded = {p.name: p for p in (exchange.settings.packages_dir / "catalog").rglob("*.xml")}
+    assert exchange.digests.hexdigest(uploaded["import.xml"]) == (
+        hashlib.sha256(real_fixture(BIGPERSON_IMPORT).read_bytes()).hexdigest(),
+        real_fixture(BIGPERSON_IMPORT).stat().st_size,
+    )
     for name in ("import.xml", "offers.xml"):
         text, _ = await node.import_until_done("catalog", name)
         assert text == "success\nИмпорт успешно завершен."
@@ -142,7 +151,8 @@ async def test_classic_catalog_exchange_chunked(client: TestClient[Any, Any]) ->
     files = {f["name"]: f for f in session["packages"][0]["files"]}
     assert files["import.xml"]["size"] == real_fixture(BIGPERSON_IMPORT).stat().st_size
     assert files["import.xml"]["chunks"] > 1
-    assert files["import.xml"]["import_state"] == "done" and len(files["import.xml"]["sha256"]) == 64
+    assert files["import.xml"]["import_state"] == "done"
+    assert files["import.xml"]["sha256"] == hashlib.sha256(real_fixture(BIGPERSON_IMPORT).read_bytes()).hexdigest()
     started = files["import.xml"]["import_started_at"]
 
     # 1C repeating the import after success: success again, nothing redone.
@@ -449,7 +459,7 @@ async def test_sale_zip_upload_versioned_and_repeat_import(client: TestClient[An
     assert (await api(client, "/api/orders"))["total"] >= 1
     files = {f["name"]: f for f in (await api(client, "/api/exchanges"))["items"][0]["packages"][0]["files"]}
     assert files["documents___1.xml"]["origin"] == "archive" and files["documents___1.xml"]["import_state"] == "done"
-    assert len(files["v8_0A1B_2.zip"]["sha256"]) == 64
+    assert files["v8_0A1B_2.zip"]["sha256"] == hashlib.sha256(archive.getvalue()).hexdigest()
 
 
 async def test_sale_classic_file_then_import_answers_success(client: TestClient[Any, Any]) -> None:
