@@ -265,6 +265,14 @@ def _open_for_chunk(path: Path, head: bytes, booked: int | None) -> tuple[Binary
     return open(path, "ab"), size, False  # noqa: SIM115
 
 
+def _write_piece(handle: BinaryIO, piece: bytes, digest: Any, whole: Any) -> None:
+    """Hash and write one piece of a body, off the event loop (hashlib lets go of the GIL for it)."""
+    digest.update(piece)
+    if whole is not None:
+        whole.update(piece)
+    handle.write(piece)
+
+
 def _rollback(handle: BinaryIO, path: Path, size: int, restarted: bool) -> None:
     try:
         handle.close()
@@ -350,10 +358,7 @@ async def receive_chunk(
                     whole = digests.continue_from(path, size_before)
             length += len(piece)
             check(length)
-            digest.update(piece)
-            if whole is not None:
-                whole.update(piece)
-            await asyncio.to_thread(handle.write, piece)  # type: ignore[union-attr]
+            await asyncio.to_thread(_write_piece, handle, piece, digest, whole)  # type: ignore[arg-type]
         if expected_length is not None and length != expected_length:
             raise UploadError(MSG_INTERRUPTED.format(name=name, got=length, expected=expected_length))
         if handle is None:  # an empty body: the file exists, nothing appended
