@@ -10,6 +10,14 @@ per list and memory stays flat whatever the file size. Headers (``Каталог
 are converted when they end, after their lists have been emptied. Namespaces are ignored
 (``{*}`` tag patterns); the encoding comes from the XML declaration (lxml reads the bytes).
 
+Fast converters: a caller may give :class:`Reader` (and :func:`iter_file`) a callable per hot entity
+(``Товар``, ``Предложение``) that gets the complete element before the model conversion. When it
+returns something, that is yielded instead of the model object and the summary is updated from it
+(:class:`OfferFacts` for offers); when it returns None (it *declines*), the converter runs on the same
+element as always, so errors, warnings and their locations are exactly those of the converters. The
+callable decides what it yields (e.g. a table row built straight from the element); this module
+only counts.
+
 Hardening: no network, no entity resolution, and any DOCTYPE is refused (``ForbiddenXML``), so
 neither external entities (XXE) nor entity expansion (billion laughs) can happen.
 
@@ -20,10 +28,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, NamedTuple, overload
 
 from lxml import etree
 
@@ -48,7 +56,17 @@ from commerceml.model import (
 )
 from commerceml.ns import ROOT, any_ns
 
-__all__ = ["COUNT_KEYS", "ReadSummary", "ReadWarning", "Reader", "iter_file", "read_summary"]
+__all__ = [
+    "COUNT_KEYS",
+    "FAST_TAGS",
+    "FastConverters",
+    "OfferFacts",
+    "ReadSummary",
+    "ReadWarning",
+    "Reader",
+    "iter_file",
+    "read_summary",
+]
 
 COUNT_KEYS = (
     "groups",
@@ -87,6 +105,27 @@ _LISTS: dict[str, tuple[str, Callable[[Any, str], Entity], str | None]] = {
 _LIST_OWNERS = frozenset({ROOT, *_SECTIONS})
 _DECLARATION = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _DESCRIPTIVE_OFFER_FIELDS = ("name", "article", "barcode", "base_unit")
+
+
+class OfferFacts(NamedTuple):
+    """What a fast ``Предложение`` converter returns: the item to yield and what the summary needs."""
+
+    item: Any
+    """Yielded in place of the :class:`~commerceml.model.Offer`."""
+    prices: int | None
+    """``len(offer.prices)``: the number of ``Цена`` elements, None without a ``Цены`` section."""
+    stocked: bool
+    """``offer.stock is not None or offer.quantity is not None``."""
+    descriptive: bool
+    """The offer has characteristics or property values, or a name, article, barcode or base unit."""
+
+
+FAST_TAGS: Final = frozenset({"Товар", "Предложение"})
+"""The entities a fast converter may be given for."""
+
+FastConverters = Mapping[str, Callable[[Any], Any]]
+"""Entity tag -> fast converter: ``Товар`` -> the item or None; ``Предложение`` -> an
+:class:`OfferFacts` or None (None: the model converter runs instead)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +175,18 @@ class Reader:
 
     Args:
         filename: used only in error messages and the summary.
+        fast: optional fast converters by entity tag (:data:`FastConverters`, module docstring).
 
     Raises (from ``feed``/``close``): :class:`CommerceMLError` and its subclasses, never anything else.
     """
 
-    def __init__(self, filename: str | None = None) -> None:
+    def __init__(self, filename: str | None = None, *, fast: FastConverters | None = None) -> None:
         self.filename = filename
+        unknown = set(fast or ()) - FAST_TAGS
+        if unknown:
+            raise ValueError(f"no fast converter can be given for {sorted(unknown)}")
+        self._fast_product = fast.get("Товар") if fast else None
+        self._fast_offer = fast.get("Предложение") if fast else None
         self.summary = ReadSummary(filename=filename)
         self._parser = etree.XMLPullParser(
             events=("end",),
@@ -170,8 +215,8 @@ class Reader:
 
     # --- public API ------------------------------------------------------------------------
 
-    def feed(self, data: bytes) -> list[Entity]:
-        """Feed the next chunk of the file; returns the entities it completed."""
+    def feed(self, data: bytes) -> list[Any]:
+        """Feed the next chunk of the file; returns the entities (or fast items) it completed."""
         self._check_usable()
         if len(self._head) < 1024:
             self._head += data[: 1024 - len(self._head)]
@@ -181,7 +226,7 @@ class Reader:
             raise self._fail(self._syntax_error(exc)) from None
         return self._drain()
 
-    def close(self) -> list[Entity]:
+    def close(self) -> list[Any]:
         """Signal the end of the file; returns the last entities and completes ``summary``."""
         self._check_usable()
         self._closed = True
@@ -212,8 +257,8 @@ class Reader:
         self._failed = error
         return error
 
-    def _drain(self) -> list[Entity]:
-        out: list[Entity] = []
+    def _drain(self) -> list[Any]:
+        out: list[Any] = []
         el: Any = None
         try:
             for _event, item in self._parser.read_events():
@@ -268,7 +313,7 @@ class Reader:
             return self._head[:index].count(b"\n") + 1
         return _line(root)
 
-    def _handle(self, el: Any, out: list[Entity]) -> None:
+    def _handle(self, el: Any, out: list[Any]) -> None:
         name = LOCAL[el.tag]
         parent = el.getparent()
         pname = LOCAL[parent.tag] if parent is not None else ""
@@ -278,7 +323,11 @@ class Reader:
         elif name == "Товар":
             if pname == "Товары" and LOCAL[parent.getparent().tag] == "Каталог":
                 self._index["Товар"] += 1
-                out.append(conv.product(el, self._item_path(parent, "Товар")))
+                fast = self._fast_product
+                item = None if fast is None else fast(el)
+                if item is None:
+                    item = conv.product(el, self._item_path(parent, "Товар"))
+                out.append(item)
                 self.summary.counts["products"] += 1
                 self._release(el, parent, "Товар")
         elif name in ("Свойство", "СвойствоНоменклатуры"):
@@ -320,7 +369,7 @@ class Reader:
         elif name == ROOT and parent is None:
             self._release_root_child(None, out)
 
-    def _list(self, el: Any, name: str, out: list[Entity]) -> None:
+    def _list(self, el: Any, name: str, out: list[Any]) -> None:
         item, convert, count = _LISTS[name]
         base = self._path_of(el)
         index = 0
@@ -341,14 +390,25 @@ class Reader:
                 self.summary.counts[count] += 1
         el.clear()
 
-    def _offer(self, el: Any, parent: Any, out: list[Entity]) -> None:
+    def _offer(self, el: Any, parent: Any, out: list[Any]) -> None:
         self._index["Предложение"] += 1
-        self.summary.counts["offers"] += 1
-        path = self._item_path(parent, "Предложение")
+        counts = self.summary.counts
+        counts["offers"] += 1
+        facts: OfferFacts | None = None
         if len(el) == 0 and not (el.text or "").strip() and not el.keys():
+            path = self._item_path(parent, "Предложение")
             self.summary.warnings.append(ReadWarning("empty <Предложение/> skipped", _line(el), path))
+        elif self._fast_offer is not None and (facts := self._fast_offer(el)) is not None:
+            out.append(facts.item)
+            if facts.prices is not None:
+                counts["prices"] += facts.prices
+                self._offers_with_prices += 1
+            if facts.stocked:
+                self._offers_with_stock += 1
+            if facts.descriptive:
+                self._offers_descriptive = True
         else:
-            offer = conv.offer(el, path)
+            offer = conv.offer(el, self._item_path(parent, "Предложение"))
             out.append(offer)
             if offer.prices is not None:
                 self.summary.counts["prices"] += len(offer.prices)
@@ -363,7 +423,7 @@ class Reader:
                 self._offers_descriptive = True
         self._release(el, parent, "Предложение")
 
-    def _section(self, el: Any, name: str, out: list[Entity]) -> None:
+    def _section(self, el: Any, name: str, out: list[Any]) -> None:
         path = self._path_of(el)
         self._seen_sections.add(name)
         section: ClassifierInfo | CatalogInfo | OfferPackageInfo
@@ -410,7 +470,7 @@ class Reader:
             parent.remove(prev)
             prev = el.getprevious()
 
-    def _release_root_child(self, el: Any, out: list[Entity]) -> None:
+    def _release_root_child(self, el: Any, out: list[Any]) -> None:
         """Clear a processed root section; report unknown sections before it, then drop them."""
         root = self._root
         if el is not None:
@@ -529,21 +589,39 @@ def sniff_encoding(head: bytes) -> str:
     return match.group(1).decode("ascii").lower() if match else "utf-8"
 
 
+@overload
 def iter_file(
-    path: str | Path, chunk_size: int = 1 << 20, *, summary: ReadSummary | None = None
-) -> Iterator[Entity]:
+    path: str | Path, chunk_size: int = ..., *, summary: ReadSummary | None = ..., fast: None = ...
+) -> Iterator[Entity]: ...
+
+
+@overload
+def iter_file(
+    path: str | Path, chunk_size: int = ..., *, summary: ReadSummary | None = ..., fast: FastConverters
+) -> Iterator[Any]: ...
+
+
+def iter_file(
+    path: str | Path,
+    chunk_size: int = 1 << 20,
+    *,
+    summary: ReadSummary | None = None,
+    fast: FastConverters | None = None,
+) -> Iterator[Any]:
     """Read a file in chunks, yielding entities as they complete; memory stays flat.
 
     Args:
         path: the CommerceML file.
         chunk_size: bytes read per step.
         summary: if given, filled in (role, counts, warnings) once the file is read to the end.
+        fast: optional fast converters by entity tag (see :class:`Reader`); without them every item
+            is an :data:`~commerceml.model.Entity`.
 
     Raises:
         CommerceMLError: the file cannot be read as CommerceML (with file name, line and path).
     """
     name = str(path)
-    reader = Reader(name)
+    reader = Reader(name, fast=fast)
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed in finally; generator-friendly
     except OSError as exc:
