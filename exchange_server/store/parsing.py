@@ -46,6 +46,7 @@ from commerceml.model import (
     Warehouse,
 )
 from commerceml.reader import ReadSummary, iter_file
+from exchange_server.store import fastrows
 from exchange_server.store.batches import producer_tuning
 from exchange_server.store.rows import CATALOG_KINDS, EntityRow, Kind, OfferRow, entity_row, offer_row
 
@@ -134,13 +135,27 @@ def produce_batches(
     summary: ReadSummary,
     warnings: list[str],
     put: Put,
+    fast: bool = True,
 ) -> None:
-    """Read ``path`` and ``put`` its rows in batches of one kind (the last ones in kind order)."""
+    """Read ``path`` and ``put`` its rows in batches of one kind (the last ones in kind order).
+
+    ``fast``: build product and offer rows straight from the elements where they have a common shape
+    (:mod:`~exchange_server.store.fastrows`; the same rows, about twice as fast). False: always
+    through the model (the reference the fast path is tested against).
+    """
     buckets: dict[Kind, list[Any]] = {}
-    for entity in iter_file(path, chunk_size, summary=summary):
-        kind, row = entity_to_row(entity, file_dir, warnings)
-        if row is None or kind is None:
-            continue
+    converters = fastrows.converters(file_dir, resolve_image) if fast else None
+    kind: Kind | None
+    row: EntityRow | OfferRow | None
+    for entity in iter_file(path, chunk_size, summary=summary, fast=converters):
+        if isinstance(entity, OfferRow):  # the fast converters' rows
+            kind, row = Kind.OFFER, entity
+        elif isinstance(entity, EntityRow):
+            kind, row = Kind.PRODUCT, entity
+        else:
+            kind, row = entity_to_row(entity, file_dir, warnings)
+            if row is None or kind is None:
+                continue
         bucket = buckets.setdefault(kind, [])
         bucket.append(row)
         if len(bucket) >= batch_size:
