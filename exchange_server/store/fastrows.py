@@ -33,10 +33,13 @@ keys) but is kept anyway.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Final
+
+import orjson
 
 from commerceml._convert.base import LOCAL
 from commerceml._values import PLAIN_NUMBER, parse_bool, parse_decimal
@@ -55,12 +58,33 @@ _CANONICAL: Final = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?").fullmatch
 """A number whose ``format(Decimal(text), "f")`` is the text itself (no leading zeros, no exponent)."""
 _TRUE_FALSE: Final = {"true": True, "false": False}
 _ZERO: Final = Decimal(0)
-_UNIT_ATTRIBUTES: Final = {
-    "Код": "code",
-    "НаименованиеПолное": "full_name",
-    "МеждународноеСокращение": "international",
-}
 _DIMENSIONS: Final = {"Вес": "weight", "Длина": "length", "Ширина": "width", "Высота": "height"}
+
+
+_BLAKE: Final = hashlib.blake2b(digest_size=16)
+_SORT_KEYS: Final = orjson.OPT_SORT_KEYS
+
+
+def _text_and_hash(payload: Any) -> tuple[str, str]:
+    """``codec.dumps_and_hash``, a copy of a prepared hasher instead of a new one (cheaper)."""
+    try:
+        raw = orjson.dumps(payload, option=_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return dumps_and_hash(payload)
+    digest = _BLAKE.copy()
+    digest.update(raw)
+    return raw.decode("utf-8"), digest.hexdigest()
+
+
+def _hash(payload: Any) -> str:
+    """``codec.content_hash`` without decoding a text nobody keeps."""
+    try:
+        raw = orjson.dumps(payload, option=_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return content_hash(payload)
+    digest = _BLAKE.copy()
+    digest.update(raw)
+    return digest.hexdigest()
 
 
 class _Decline(Exception):
@@ -164,31 +188,38 @@ def _base_unit(el: Element) -> tuple[Json, str | None, str | None]:
             if ratio is not None:
                 recalculation["ratio"] = format(ratio, "f")
             recalculations.append(recalculation)
-    attributes: dict[str, str | None] = {}
-    if len(el.attrib):
-        for key, raw in el.attrib.items():
-            field = _UNIT_ATTRIBUTES.get(key)
-            if field is None:
-                raise _Decline
-            attributes[field] = raw.strip() or None
+    code = full_name = international = None
+    count = len(el.attrib)
+    if count:
+        get = el.get
+        code = get("Код")
+        full_name = get("НаименованиеПолное")
+        international = get("МеждународноеСокращение")
+        if count != (code is not None) + (full_name is not None) + (international is not None):
+            raise _Decline  # another attribute: the slow path keeps it in extra
+        if code is not None:
+            code = code.strip() or None
+        if full_name is not None:
+            full_name = full_name.strip() or None
+        if international is not None:
+            international = international.strip() or None
     name = (el.text or "").strip() or None
     out: Json
-    if name is not None and not any(attributes.values()):
+    if name is not None and code is None and full_name is None and international is None:
         # 3.1: the text is a reference into Классификатор/ЕдиницыИзмерения.
         out = {"ref": name}
         if recalculations:
             out["recalculations"] = recalculations
         out["deleted"] = False
         return out, name, None
-    code = attributes.get("code")
     out = {}
     if code is not None:
         out["code"] = code
     if name is not None:
         out["name"] = name
-    if (full_name := attributes.get("full_name")) is not None:
+    if full_name is not None:
         out["full_name"] = full_name
-    if (international := attributes.get("international")) is not None:
+    if international is not None:
         out["international"] = international
     if recalculations:
         out["recalculations"] = recalculations
@@ -468,7 +499,7 @@ def _product_row(el: Element, file_dir: str, resolve: Resolve) -> EntityRow:
         for value in values:
             if value:
                 properties.append((pid, len(properties), property_id, value))
-    text, digest = dumps_and_hash(data)
+    text, digest = _text_and_hash(data)
     return EntityRow(
         Kind.PRODUCT,
         pid,
@@ -516,11 +547,17 @@ def _price(item: Element) -> _Price:
         elif code == 2:
             type_id = (child.text or "").strip()
         elif code == 3:
-            value = _number_text(child)
+            raw = child.text
+            value = raw.strip() if raw is not None else ""
+            if not _CANONICAL(value):
+                value = _number_text(child)
         elif code == 4:
             currency = (child.text or "").strip() or None
         elif code == 5:
-            ratio = _number_text(child)
+            raw = child.text
+            ratio = raw.strip() if raw is not None else ""
+            if not _CANONICAL(ratio):
+                ratio = _number_text(child)
         elif code == 6:
             unit = (child.text or "").strip() or None
         elif code == 7 or code == 8:
@@ -709,7 +746,7 @@ def _offer_facts(el: Element) -> OfferFacts:
             data["requisites"] = reqs
         if images:
             data["images"] = images
-        text, digest = dumps_and_hash(data)
+        text, digest = _text_and_hash(data)
         description = EntityRow(
             Kind.OFFER,
             key,
@@ -742,7 +779,7 @@ def _offer_facts(el: Element) -> OfferFacts:
                 else:
                     unique[at] = price
         price_rows = [(key, p[0], p[1], p[2], p[3], p[4]) for p in unique]
-        prices_hash = content_hash([p[5] for p in unique])
+        prices_hash = _hash([p[5] for p in unique])
 
     stock_rows: list[tuple[Any, ...]] | None = None
     stock_hash: str | None = None
@@ -758,7 +795,7 @@ def _offer_facts(el: Element) -> OfferFacts:
             total_quantity = sum(totals.values(), _ZERO)
     quantity_text = _exact(total_quantity)
     if stock is not None or quantity is not None:
-        stock_hash = content_hash(
+        stock_hash = _hash(
             {"quantity": quantity_text, "stock": None if stock_rows is None else sorted(texts.items())}
         )
     row = OfferRow(
