@@ -11,9 +11,10 @@ directly, with the same primitives the slow path uses (``Decimal`` parsing and `
 :func:`~exchange_server.store.codec.dumps_and_hash`, :func:`~exchange_server.store.codec.content_hash`).
 
 *Decline.* A fast builder handles a closed set of child elements and attributes. The moment it meets
-anything else - an unknown child (which the slow path would keep in ``extra``), an attribute, a
-missing ``Ид``, a number or flag the slow path would refuse, an image path it would refuse with a
-warning - it gives up (returns None) and the reader runs the model converter on the same element. So
+anything else - an unknown child (which the slow path would keep in ``extra``; a product keeps an
+unknown *leaf* child without attributes the way ``flatten`` does), an attribute, a missing ``Ид``, a
+number or flag the slow path would refuse, an image path it would refuse with a warning - it gives up
+(returns None) and the reader runs the model converter on the same element. So
 every error, warning and located message is produced by the slow path, exactly as before; the fast
 path only ever handles elements the slow path converts silently.
 
@@ -391,6 +392,7 @@ def _product_row(el: Element, file_dir: str, resolve: Resolve) -> EntityRow:
     dimensions: dict[str, Decimal | None] = {}
     groups: list[str] = []
     images: list[str] = []
+    extra: list[list[str]] = []
     if len(el.attrib):
         for key, raw in el.attrib.items():
             if key != "Статус":
@@ -446,6 +448,9 @@ def _product_row(el: Element, file_dir: str, resolve: Resolve) -> EntityRow:
             maker = _manufacturer(child)
         elif tag in _DIMENSIONS:
             dimensions[_DIMENSIONS[tag]] = _dec(child)
+        elif tag and not len(child) and not len(child.attrib):
+            # Another leaf (``Категория``, ``Код`` ...): ``flatten`` keeps it in extra as (tag, text).
+            extra.append([tag, (child.text or "").strip()])
         else:
             raise _Decline
     if not pid:
@@ -491,6 +496,8 @@ def _product_row(el: Element, file_dir: str, resolve: Resolve) -> EntityRow:
     for field in ("weight", "length", "width", "height"):
         if (size := dimensions.get(field)) is not None:
             data[field] = format(size, "f")
+    if extra:
+        data["extra"] = extra
 
     if len(set(groups)) != len(groups):
         groups = list(dict.fromkeys(groups))
