@@ -18,7 +18,10 @@ bookkeeping columns (:class:`Tracked`):
 
 Child rows (variants of a property, groups/properties/images of a product, prices and stock of an
 offer, lines of an order) are part of their parent's content: when the parent changes they are
-replaced with what the new version lists.
+replaced with what the new version lists. Only order lines have a foreign key to their parent; the
+catalog's child rows are written by ``store.catalog`` alone, in the transaction of their parent, and
+catalog rows are never deleted, so a per-row check only slowed the bulk inserts (migration
+``20261123_0006``).
 """
 
 from __future__ import annotations
@@ -151,7 +154,7 @@ class PropertyVariant(Base):
 
     __tablename__ = "property_variants"
 
-    property_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("properties.id"), primary_key=True)
+    property_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     id: Mapped[str] = _id(primary=True)
     position: Mapped[int] = mapped_column(Integer)
     value: Mapped[str] = mapped_column(Text)
@@ -209,7 +212,7 @@ class ProductGroup(Base):
 
     __tablename__ = "product_groups"
 
-    product_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("products.id"), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     group_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
 
@@ -219,7 +222,7 @@ class ProductProperty(Base):
 
     __tablename__ = "product_properties"
 
-    product_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("products.id"), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     property_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
     value: Mapped[str] = mapped_column(Text)
@@ -230,7 +233,7 @@ class ProductImage(Base):
 
     __tablename__ = "product_images"
 
-    product_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("products.id"), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     path: Mapped[str] = mapped_column(Text)
 
@@ -264,7 +267,7 @@ class OfferPrice(Base):
 
     __tablename__ = "offer_prices"
 
-    offer_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("offers.id"), primary_key=True)
+    offer_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     price_type_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     value: Mapped[Decimal] = mapped_column(DecimalText)
     currency: Mapped[str | None] = mapped_column(String(32))
@@ -278,7 +281,7 @@ class OfferStock(Base):
 
     __tablename__ = "offer_stock"
 
-    offer_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("offers.id"), primary_key=True)
+    offer_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     warehouse_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     quantity: Mapped[Decimal] = mapped_column(DecimalText)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -268,11 +268,16 @@ def _merge_offer(offers: dict[str, dict[str, Any]], row: OfferRow) -> None:
     state = offers.setdefault(row.id, {"product_id": row.product_id})
     if row.description is not None:
         state["content_hash"] = row.description.content_hash
+    # Rows carry decimals as their exact text (store.rows.OfferRow); the store reads back Decimals.
     if row.prices is not None:
-        state["prices"] = {p[1]: p for p in row.prices}
+        state["prices"] = {p[1]: (*p[:2], Decimal(p[2]), *p[3:5], _decimal(p[5])) for p in row.prices}
         state["prices_hash"] = row.prices_hash
     if row.stock_hash is not None:
         state["stock_hash"] = row.stock_hash
-        state["quantity"] = row.quantity
+        state["quantity"] = _decimal(row.quantity)
     if row.stock is not None:
-        state["stock"] = {s[1]: s[2] for s in row.stock}
+        state["stock"] = {s[1]: Decimal(s[2]) for s in row.stock}
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
