@@ -167,11 +167,15 @@ class Api:
 
 
 class FakePortalProcess:
-    """``cml-exchange fake-portal`` on a fixed port, its data kept in ``state`` across restarts."""
+    """``cml-exchange fake-portal`` on one port for its whole life, its data kept in ``state`` across restarts.
+
+    The first start asks for any free port (``--port 0``: the kernel picks it while binding, so a parallel
+    test worker can never take it between a probe and the bind); restarts reuse the port it got.
+    """
 
     def __init__(self, state: Path, log: Path, plan: str = "standard") -> None:
         self.state, self.log, self.plan = state, log, plan
-        self.port = free_port()
+        self.port = 0
         self.process: subprocess.Popen[str] | None = None
         self.url = ""
 
@@ -187,6 +191,7 @@ class FakePortalProcess:
         assert url.startswith("http://"), f"fake portal did not start: {_tail(self.log)}"
         assert not self.url or url == self.url, "the webhook changed across a restart"
         self.url = url
+        self.port = int(url.split("/")[2].rsplit(":", 1)[1])
         return url
 
     def stop(self) -> None:
@@ -383,7 +388,17 @@ class PrivatePostgres:
     def init(self) -> None:
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
                   "--no-sync", "-E", "UTF8")  # fmt: skip
-        self.start()
+        # The port was free when probed, but another process (a parallel test worker, say) may bind it
+        # before the postmaster does: then start again on a newly probed port.
+        for attempt in range(1, 6):
+            logged = self.log.stat().st_size if self.log.exists() else 0
+            try:
+                self.start()
+                break
+            except subprocess.CalledProcessError:
+                if attempt == 5 or "could not bind" not in self._log_since(logged):
+                    raise
+                self.port = free_port()
         self._run(
             str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "faults"
         )
@@ -393,6 +408,14 @@ class PrivatePostgres:
         self._run(
             str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start"
         )
+
+    def _log_since(self, offset: int) -> str:
+        try:
+            with open(self.log, "rb") as log:
+                log.seek(offset)
+                return log.read().decode(errors="replace")
+        except OSError:
+            return ""
 
     def stop(self, mode: str = "immediate") -> None:
         """``immediate``: the server dies like a crash (recovery at the next start)."""
