@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
@@ -70,27 +71,51 @@ def plan() -> str:
     return "box"
 
 
-@pytest.fixture
-async def world(aiohttp_client: Any, tmp_path: Path, database_url: str, plan: str) -> World:  # noqa: F811
+def invoice_app(
+    tmp_path: Path,
+    database_url: str,  # noqa: F811
+    invoice_settings: InvoiceSettings,
+    b24: B24Client,
+    **server: Any,
+) -> web.Application:
+    """The exchange server (data in ``tmp_path / "data"``, passwords ``secret`` / ``adminpw``, ``server``
+    settings on top) with the invoice service on ``b24``, its poll task off."""
     settings = Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
         exchange_password=SecretStr("secret"),
         admin_password=SecretStr("adminpw"),
-        step_seconds=5,
+        **server,
     )
-    portal = FakePortal(PortalConfig(plan=plan))
-    limits = Limits.for_plan(plan)
-    b24 = portal_client(portal, limits)
     app = make_app(settings)
-    add_invoice_service(
-        app,
-        settings=InvoiceSettings(webhook_url=None, application_token=SecretStr(TOKEN)),
-        client_factory=lambda _session: b24,
-        background=False,
+    add_invoice_service(app, settings=invoice_settings, client_factory=lambda _session: b24, background=False)
+    return app
+
+
+async def invoice_world(
+    aiohttp_client: Any,
+    tmp_path: Path,
+    database_url: str,  # noqa: F811
+    invoice_settings: InvoiceSettings,
+    *,
+    plan: str = "box",
+    **server: Any,
+) -> World:
+    """:func:`invoice_app` on a fresh fake portal of ``plan``, its client within the plan's limits."""
+    portal = FakePortal(PortalConfig(plan=plan))
+    b24 = portal_client(portal, Limits.for_plan(plan))
+    client: TestClient[Any, Any] = await aiohttp_client(
+        invoice_app(tmp_path, database_url, invoice_settings, b24, **server)
     )
-    client: TestClient[Any, Any] = await aiohttp_client(app)
     return World(client, portal, b24)
+
+
+@pytest.fixture
+async def world(aiohttp_client: Any, tmp_path: Path, database_url: str, plan: str) -> World:  # noqa: F811
+    invoice_settings = InvoiceSettings(webhook_url=None, application_token=SecretStr(TOKEN))
+    return await invoice_world(
+        aiohttp_client, tmp_path, database_url, invoice_settings, plan=plan, step_seconds=5
+    )
 
 
 def orders_xml(documents: Sequence[Document], version: str = "2.08") -> bytes:

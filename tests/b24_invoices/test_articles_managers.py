@@ -15,19 +15,16 @@ import pytest
 from lxml import etree
 from pydantic import SecretStr
 
-from b24_bridge import B24Client, Limits
-from b24_bridge.fake import FakePortal, PortalConfig
+from b24_bridge import B24Client
 from b24_bridge.fake.users import add_user
 from b24_bridge.invoices.mapping import InvoiceSnapshot, manager_email, to_document
 from b24_bridge.invoices.portal import article_field
 from b24_bridge.invoices.settings import InvoiceSettings
 from b24_bridge.invoices.statusmap import StatusMap
 from b24_bridge.invoices.sync import InvoiceSync
-from b24_bridge.invoices.web import INVOICE_SYNC, add_invoice_service
+from b24_bridge.invoices.web import INVOICE_SYNC
 from commerceml.model import Counterparty, Document, OrderLine, Requisite
-from exchange_server.app import make_app
-from exchange_server.settings import Settings
-from tests.b24_invoices.conftest import TOKEN, World, portal_client, upload_orders
+from tests.b24_invoices.conftest import TOKEN, World, invoice_world, upload_orders
 from tests.b24_invoices.test_scenarios import PRODUCT_XML_ID, _requisite, answer, exported_once, invoice
 from tests.exchange_server import cml_samples
 
@@ -36,18 +33,8 @@ ONEC_ID = "f00dcafe-0000-4000-8000-000000000007"
 
 @pytest.fixture
 async def article_world(aiohttp_client: Any, tmp_path: Path, database_url: str) -> World:
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        exchange_password=SecretStr("secret"),
-        admin_password=SecretStr("adminpw"),
-    )
-    portal = FakePortal(PortalConfig(plan="box"))
-    b24 = portal_client(portal, Limits.for_plan("box"))
-    app = make_app(settings)
     invoice_settings = InvoiceSettings(application_token=SecretStr(TOKEN), article_property="property45")
-    add_invoice_service(app, settings=invoice_settings, client_factory=lambda _s: b24, background=False)
-    return World(await aiohttp_client(app), portal, b24)
+    return await invoice_world(aiohttp_client, tmp_path, database_url, invoice_settings)
 
 
 async def seed(b24: B24Client, product_fields: dict[str, Any], *, assigned: int | None = None) -> int:

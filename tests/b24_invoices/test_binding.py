@@ -22,11 +22,9 @@ from b24_bridge.fake import FakePortal, InProcessTokenEndpoint, InProcessTranspo
 from b24_bridge.invoices.binding import handler_url, plan
 from b24_bridge.invoices.settings import InvoiceSettings
 from b24_bridge.invoices.sync import InvoiceSync
-from b24_bridge.invoices.web import INVOICE_SYNC, add_invoice_service
+from b24_bridge.invoices.web import INVOICE_SYNC
 from b24_bridge.ratelimit import Limits
-from exchange_server.app import make_app
-from exchange_server.settings import Settings
-from tests.b24_invoices.conftest import ADMIN, World, portal_client
+from tests.b24_invoices.conftest import ADMIN, World, invoice_app, portal_client
 from tests.b24_invoices.test_scenarios import seed_invoice
 from tests.exchange_server.exchange_client import Node
 
@@ -46,15 +44,7 @@ def oauth_client(portal: FakePortal) -> B24Client:
 async def start(
     aiohttp_client: Any, tmp_path: Path, database_url: str, portal: FakePortal, settings: InvoiceSettings
 ) -> TestClient[Any, Any]:
-    server = Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        exchange_password=SecretStr("secret"),
-        admin_password=SecretStr("adminpw"),
-    )
-    app = make_app(server)
-    client = oauth_client(portal)
-    add_invoice_service(app, settings=settings, client_factory=lambda _s: client, background=False)
+    app = invoice_app(tmp_path, database_url, settings, oauth_client(portal))
     test_client: TestClient[Any, Any] = await aiohttp_client(app)
     return test_client
 

@@ -13,31 +13,17 @@ import pytest
 from lxml import etree
 from pydantic import SecretStr
 
-from b24_bridge import B24Client, Limits
-from b24_bridge.fake import FakePortal, PortalConfig
+from b24_bridge import B24Client
 from b24_bridge.invoices.settings import InvoiceSettings
-from b24_bridge.invoices.web import add_invoice_service
 from commerceml.model import Counterparty, Document, OrderLine
-from exchange_server.app import make_app
-from exchange_server.settings import Settings
-from tests.b24_invoices.conftest import ADMIN, TOKEN, World, portal_client, upload_orders
+from tests.b24_invoices.conftest import ADMIN, TOKEN, World, invoice_world, upload_orders
 from tests.b24_invoices.test_scenarios import INN, KPP, PRODUCT_XML_ID, _requisite, _text, answer
 
 
 @pytest.fixture
 async def legacy(aiohttp_client: Any, tmp_path: Path, database_url: str) -> World:
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        exchange_password=SecretStr("secret"),
-        admin_password=SecretStr("adminpw"),
-    )
-    portal = FakePortal(PortalConfig(plan="box"))
-    b24 = portal_client(portal, Limits.for_plan("box"))
-    app = make_app(settings)
     invoice_settings = InvoiceSettings(application_token=SecretStr(TOKEN), invoice_api="legacy")
-    add_invoice_service(app, settings=invoice_settings, client_factory=lambda _s: b24, background=False)
-    return World(await aiohttp_client(app), portal, b24)
+    return await invoice_world(aiohttp_client, tmp_path, database_url, invoice_settings)
 
 
 async def seed_legacy(b24: B24Client) -> int:
