@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerceml.errors import MalformedXML
@@ -19,6 +18,7 @@ from exchange_server.importer import CatalogImporter, ImportResult
 from exchange_server.store import parsing
 from exchange_server.store.rows import Kind
 from tests.exchange_server import cml_samples as cml
+from tests.exchange_server.catalog_rows import CATALOG_TABLES, table_rows
 
 Maker = async_sessionmaker[AsyncSession]
 
@@ -41,31 +41,11 @@ OFFERS = cml.offers(
     ],
     warehouses=[("w1", "Основной")],
 )
-_TABLES = (
-    tables.Group,
-    tables.PriceType,
-    tables.Warehouse,
-    tables.Product,
-    tables.ProductGroup,
-    tables.ProductProperty,
-    tables.ProductImage,
-    tables.Offer,
-    tables.OfferPrice,
-    tables.OfferStock,
-)
+_TABLES = tuple(m for m in CATALOG_TABLES if m not in (tables.Property, tables.PropertyVariant, tables.Unit))
 
 
 async def _rows(maker: Maker) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
-    async with maker() as session:
-        for model in _TABLES:
-            table = cast(Table, model.__table__)
-            result = await session.execute(select(table).order_by(*table.primary_key.columns))
-            out[table.name] = [
-                {k: v for k, v in r._mapping.items() if k not in ("created_at", "updated_at")}
-                for r in result.all()
-            ]
-    return out
+    return await table_rows(maker, _TABLES, without=("created_at", "updated_at"))
 
 
 async def _import_all(importer: CatalogImporter, root: Path, package: str) -> list[ImportResult]:

@@ -23,24 +23,11 @@ from exchange_server.importer import CatalogImporter, ImportResult
 from exchange_server.store import reuse
 from exchange_server.store.rows import ROW_FORMAT
 from tests.exchange_server import cml_samples as cml
+from tests.exchange_server.catalog_rows import CATALOG_TABLES, table_rows
 
 Maker = async_sessionmaker[AsyncSession]
 
-_CATALOG = (
-    tables.Group,
-    tables.Property,
-    tables.PropertyVariant,
-    tables.PriceType,
-    tables.Warehouse,
-    tables.Unit,
-    tables.Product,
-    tables.ProductGroup,
-    tables.ProductProperty,
-    tables.ProductImage,
-    tables.Offer,
-    tables.OfferPrice,
-    tables.OfferStock,
-)
+_CATALOG = CATALOG_TABLES
 _BOOKKEEPING = (tables.ImportScope, tables.ImportedFile)
 _TIMESTAMPS = frozenset({"created_at", "updated_at", "imported_at"})
 
@@ -211,15 +198,7 @@ async def _run(maker: Maker, root: Path, actions: list[Action], *, with_sha256: 
 
 
 async def _catalog_rows(maker: Maker) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
-    async with maker() as session:
-        for model in _CATALOG:
-            table = cast(Table, model.__table__)
-            rows = await session.execute(select(table).order_by(*table.primary_key.columns))
-            out[table.name] = [
-                {k: v for k, v in r._mapping.items() if k not in _TIMESTAMPS} for r in rows.all()
-            ]
-    return out
+    return await table_rows(maker, _CATALOG, without=_TIMESTAMPS)
 
 
 async def _clear(maker: Maker) -> None:
