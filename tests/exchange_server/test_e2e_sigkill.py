@@ -14,7 +14,8 @@ from exchange_server.replay import ReplayNode, replay_catalog
 from tests.exchange_server.e2e_support import PASSWORD, USER, check_catalog
 from tests.faults.support import Api, catalog_digest, db_catalog_digest, serve, sigkill
 
-PRODUCTS = 10_000
+PRODUCTS = 25_000
+"""Large enough that importing import.xml takes seconds: the kill must land in the middle of it."""
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ async def test_sigkill_mid_import_then_repeat(
     jar = aiohttp.DummyCookieJar()
     async with aiohttp.ClientSession(cookie_jar=jar, timeout=aiohttp.ClientTimeout(total=120)) as http:
         # SQLite groups batches into transactions of up to 2 s (store.transactions): a shorter bound makes
-        # the 10,000-product import commit several grouped transactions, so the kill lands between two.
+        # the import commit several grouped transactions, so the kill lands between two.
         async with serve(data_dir, database_url, log, CML_SQLITE_IMPORT_TRANSACTION_SECONDS="0.2") as first:
             node = ReplayNode(http, first.url, USER, PASSWORD, report=lambda _l: None)
             await node.checkauth("catalog")
@@ -39,13 +40,16 @@ async def test_sigkill_mid_import_then_repeat(
             for name, path in files:
                 await node.upload("catalog", name, await asyncio.to_thread(path.read_bytes))
             api = Api(http, first.base)
-            # Ask for the import until products are being written, then kill the server outright.
-            for _ in range(600):
-                answer = await node.text("catalog", "import", {"filename": "import.xml"})
-                assert answer.startswith("progress"), answer
-                if (await api.api("/api/products", limit=1))["total"] > 0:
+            # Start the import (it goes on in the background), watch for the first committed products,
+            # then kill the server outright: no request in between that would give the import time.
+            answer = await node.text("catalog", "import", {"filename": "import.xml"})
+            assert answer.startswith("progress"), answer
+            partial = 0
+            for _ in range(3000):
+                partial = (await api.api("/api/products", limit=1))["total"]
+                if partial > 0:
                     break
-            partial = (await api.api("/api/products", limit=1))["total"]
+                await asyncio.sleep(0.01)
             await sigkill(first)
         assert 0 < partial < PRODUCTS
 
