@@ -10,10 +10,10 @@ The streaming reader and the conversion to rows run in a worker thread (``store.
 large file, a parser process (``store.parsing``); the event loop only writes ready batches of
 ``batch_size`` rows, each batch in its own transaction on PostgreSQL, several batches per transaction
 on SQLite (``store.transactions``). Memory stays flat whatever the file size, and the loop stays
-responsive. Because every write is an idempotent
-upsert keyed by the 1C Ид, an import interrupted at any point (server killed) is completed by simply
-importing the same file again. Deactivation of what a full package did not contain happens only in
-:meth:`CatalogImporter.finish_package`, once the whole package is in.
+responsive. Because every write is an idempotent upsert keyed by the 1C Ид, an import interrupted at
+any point (server killed) is completed by simply importing the same file again. Deactivation of what
+a full package did not contain happens only in :meth:`CatalogImporter.finish_package`, once the whole
+package is in.
 """
 
 from __future__ import annotations
