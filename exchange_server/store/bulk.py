@@ -229,32 +229,21 @@ class Bulk:
         self, table: Table, columns: Sequence[str], rows: Sequence[Tuple], consts: Mapping[str, Any]
     ) -> Tuple:
         """The whole batch as one JSON array of arrays, then the constants (one sqlite3 step in all)."""
-        converters = [(i, f) for i, c in enumerate(columns) if (f := self._converter(table, c)) is not None]
-        batch: Sequence[Sequence[Any]] = rows
-        if converters:
-            converted = []
-            for row in rows:
-                values = list(row)
-                for i, f in converters:
-                    if values[i] is not None:
-                        values[i] = f(values[i])
-                converted.append(values)
-            batch = converted
-        tail = tuple(
-            v if v is None or (f := self._converter(table, c)) is None else f(v) for c, v in consts.items()
-        )
-        return (_json_text(batch), *tail)
+        return (_json_text(self._converted(table, columns, rows, ())), *self._converted_consts(table, consts))
 
     def _sqlite_rows(
         self, table: Table, columns: Sequence[str], rows: Sequence[Tuple], consts: Mapping[str, Any]
-    ) -> list[Tuple]:
+    ) -> Sequence[Tuple]:
         """The rows converted for sqlite3, each followed by the constants (one ``executemany``)."""
+        return self._converted(table, columns, rows, self._converted_consts(table, consts))
+
+    def _converted(
+        self, table: Table, columns: Sequence[str], rows: Sequence[Tuple], tail: Tuple
+    ) -> Sequence[Tuple]:
+        """``rows`` with each value converted for SQLite (:meth:`_converter`) and ``tail`` appended."""
         converters = [(i, f) for i, c in enumerate(columns) if (f := self._converter(table, c)) is not None]
-        tail = tuple(
-            v if v is None or (f := self._converter(table, c)) is None else f(v) for c, v in consts.items()
-        )
         if not converters:
-            return [(*row, *tail) for row in rows]
+            return [(*row, *tail) for row in rows] if tail else rows
         converted = []
         for row in rows:
             values = list(row)
@@ -264,6 +253,11 @@ class Bulk:
             values.extend(tail)
             converted.append(tuple(values))
         return converted
+
+    def _converted_consts(self, table: Table, consts: Mapping[str, Any]) -> Tuple:
+        return tuple(
+            v if v is None or (f := self._converter(table, c)) is None else f(v) for c, v in consts.items()
+        )
 
     def _converter(self, table: Table, column: str) -> Converter | None:
         """The SQLite conversion of a Python value (None when the driver takes it as is)."""

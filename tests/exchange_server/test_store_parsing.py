@@ -127,7 +127,8 @@ def _child_pids() -> list[str]:
     return children.read_text().split() if children.exists() else []
 
 
-def test_the_wire_format_round_trips(tmp_path: Path) -> None:
+def sample_batches(tmp_path: Path) -> list[parsing.Batch]:
+    """The batches of the sample goods and offers files, 10 rows each (also used by the frames tests)."""
     batches: list[parsing.Batch] = []
     for name, xml in (("import.xml", GOODS), ("offers.xml", OFFERS)):
         parsing.produce_batches(
@@ -139,6 +140,11 @@ def test_the_wire_format_round_trips(tmp_path: Path) -> None:
             warnings=[],
             put=batches.append,
         )
+    return batches
+
+
+def test_the_wire_format_round_trips(tmp_path: Path) -> None:
+    batches = sample_batches(tmp_path)
     assert {kind for kind, _ in batches} == {
         Kind.GROUP,
         Kind.PRODUCT,

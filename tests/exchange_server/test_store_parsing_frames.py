@@ -9,8 +9,7 @@ from typing import Any
 from commerceml.reader import ReadSummary
 from exchange_server.store import parsing
 from exchange_server.store.rows import Kind
-from tests.exchange_server import cml_samples as cml
-from tests.exchange_server.test_store_parsing import GOODS, OFFERS
+from tests.exchange_server.test_store_parsing import sample_batches
 
 
 def _frames(*messages: tuple[Any, ...]) -> list[tuple[bytes, Any]]:
@@ -27,17 +26,7 @@ def _frames(*messages: tuple[Any, ...]) -> list[tuple[bytes, Any]]:
 
 
 def test_row_frames_are_marshalled_and_round_trip(tmp_path: Path) -> None:
-    batches: list[parsing.Batch] = []
-    for name, xml in (("import.xml", GOODS), ("offers.xml", OFFERS)):
-        parsing.produce_batches(
-            cml.write(tmp_path, name, xml),
-            "",
-            batch_size=10,
-            chunk_size=4096,
-            summary=ReadSummary(),
-            warnings=[],
-            put=batches.append,
-        )
+    batches = sample_batches(tmp_path)
     assert {kind for kind, _ in batches} >= {Kind.PRODUCT, Kind.OFFER}
     for kind, rows in batches:
         message = (parsing._ROWS, str(kind), parsing._wire(kind, rows), True)
