@@ -42,22 +42,20 @@ from typing import Any, Final
 
 import orjson
 
-from commerceml._convert.base import LOCAL
-from commerceml._values import PLAIN_NUMBER, parse_bool, parse_decimal
+from commerceml._convert.base import LOCAL, PLAIN_NUMBER_MATCH, TRUE_FALSE
+from commerceml._values import parse_bool, parse_decimal
 from commerceml.model import split_offer_id
 from commerceml.reader import FastConverters, OfferFacts
 from exchange_server.store.codec import content_hash, dumps_and_hash
-from exchange_server.store.rows import EntityRow, Kind, OfferRow
+from exchange_server.store.rows import EntityRow, Kind, OfferRow, decimal_text
 
 __all__ = ["converters", "offer_facts", "product_row"]
 
 Json = dict[str, Any]
 Element = Any
 
-_PLAIN: Final = PLAIN_NUMBER.fullmatch
 _CANONICAL: Final = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?").fullmatch
 """A number whose ``format(Decimal(text), "f")`` is the text itself (no leading zeros, no exponent)."""
-_TRUE_FALSE: Final = {"true": True, "false": False}
 _ZERO: Final = Decimal(0)
 _DIMENSIONS: Final = {"Вес": "weight", "Длина": "length", "Ширина": "width", "Высота": "height"}
 
@@ -129,7 +127,7 @@ def _dec(el: Element) -> Decimal | None:
     raw = el.text
     if raw is not None:
         value = raw.strip()
-        if _PLAIN(value):
+        if PLAIN_NUMBER_MATCH(value):
             return Decimal(value)
     try:
         return parse_decimal(raw)
@@ -141,7 +139,7 @@ def _flag(el: Element) -> bool | None:
     """``commerceml._convert.base.flag``; a value it would refuse declines."""
     raw = el.text
     if raw is not None:
-        value = _TRUE_FALSE.get(raw.strip())
+        value = TRUE_FALSE.get(raw.strip())
         if value is not None:
             return value
     try:
@@ -150,12 +148,8 @@ def _flag(el: Element) -> bool | None:
         raise _Decline from None
 
 
-def _exact(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
-
-
 def _number_text(el: Element) -> str | None:
-    """``_exact(_dec(el))`` without the ``Decimal`` round trip when the text is already canonical."""
+    """``decimal_text(_dec(el))`` without the ``Decimal`` round trip when the text is already canonical."""
     raw: str | None = el.text
     if raw is not None:
         value = raw.strip()
@@ -605,7 +599,7 @@ def _stock_attr(el: Element) -> tuple[str, Decimal]:
         raise _Decline
     if raw is not None:
         value = raw.strip()
-        if _PLAIN(value):
+        if PLAIN_NUMBER_MATCH(value):
             return wid, Decimal(value)
     try:
         quantity = parse_decimal(raw)
@@ -800,7 +794,7 @@ def _offer_facts(el: Element) -> OfferFacts:
         stock_rows = [(key, w, q) for w, q in texts.items()]
         if total_quantity is None:
             total_quantity = sum(totals.values(), _ZERO)
-    quantity_text = _exact(total_quantity)
+    quantity_text = decimal_text(total_quantity)
     if stock is not None or quantity is not None:
         stock_hash = _hash(
             {"quantity": quantity_text, "stock": None if stock_rows is None else sorted(texts.items())}

@@ -36,6 +36,7 @@ __all__ = [
     "EntityRow",
     "Kind",
     "OfferRow",
+    "decimal_text",
     "entity_row",
     "offer_row",
     "order_row",
@@ -283,7 +284,7 @@ def offer_row(offer: Offer) -> OfferRow:
     if offer.prices is not None:
         unique_prices = _unique(offer.prices, key=lambda p: p.price_type_id)
         prices = [
-            (key, p.price_type_id, _exact(p.value), p.currency, p.unit, _exact_or_none(p.ratio))
+            (key, p.price_type_id, _exact(p.value), p.currency, p.unit, decimal_text(p.ratio))
             for p in unique_prices
         ]
         prices_hash = content_hash([encode(p) for p in unique_prices])
@@ -299,7 +300,7 @@ def offer_row(offer: Offer) -> OfferRow:
         stock = [(key, w, q) for w, q in texts.items()]
         if quantity is None:
             quantity = sum(totals.values(), Decimal(0))
-    quantity_text = _exact_or_none(quantity)
+    quantity_text = decimal_text(quantity)
     if offer.stock is not None or offer.quantity is not None:
         stock_hash = content_hash(
             {"quantity": quantity_text, "stock": None if stock is None else sorted(texts.items())}
@@ -321,7 +322,8 @@ def _exact(value: Decimal) -> str:
     return format(value, "f")
 
 
-def _exact_or_none(value: Decimal | None) -> str | None:
+def decimal_text(value: Decimal | None) -> str | None:
+    """The exact text a decimal is stored and sent as (``format(d, "f")``); None stays None."""
     return None if value is None else format(value, "f")
 
 
