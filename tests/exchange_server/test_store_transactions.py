@@ -7,20 +7,16 @@ nothing of itself behind.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import sqlite3
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import func, make_url, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerceml.model import Product
-from exchange_server.db import tables
 from exchange_server.db.engine import make_engine
 from exchange_server.store import transactions
 from exchange_server.store.rows import EntityRow, Kind, entity_row
+from tests.faults.support import committed_count
 
 Maker = async_sessionmaker[AsyncSession]
 
@@ -43,23 +39,9 @@ def _products(start: int, count: int) -> list[EntityRow]:
     return rows
 
 
-async def _stored(maker: Maker, database_url: str) -> int:
-    """Products committed so far, as another connection reads them.
-
-    On SQLite through a plain sqlite3 connection: the application's sessions begin with ``BEGIN
-    IMMEDIATE`` and would wait for the very transaction under test; a WAL reader never waits.
-    """
-    if database_url.startswith("sqlite"):
-        path = make_url(database_url).database
-        assert path is not None
-
-        def count() -> int:
-            with contextlib.closing(sqlite3.connect(path)) as connection:
-                return int(connection.execute("SELECT count(*) FROM products").fetchone()[0])
-
-        return await asyncio.to_thread(count)
-    async with maker() as session:
-        return int((await session.execute(select(func.count()).select_from(tables.Product))).scalar_one())
+async def _stored(database_url: str) -> int:
+    """Products committed so far, as another connection reads them (not behind the writer's lock)."""
+    return await committed_count(database_url, "products")
 
 
 class Clock:
@@ -82,13 +64,13 @@ async def test_sqlite_batches_share_a_transaction_until_the_time_bound(
         await write(Kind.PRODUCT, _products(3, 3))
         # SQLite: both batches are in one open transaction, nothing is visible yet.
         # PostgreSQL: each batch committed on its own.
-        assert await _stored(maker, database_url) == (0 if sqlite else 6)
+        assert await _stored(database_url) == (0 if sqlite else 6)
         clock.now = 2.5  # open longer than the bound: the transaction commits after this batch
         await write(Kind.PRODUCT, _products(6, 3))
-        assert await _stored(maker, database_url) == 9
+        assert await _stored(database_url) == 9
         await write(Kind.PRODUCT, _products(9, 1))
-        assert await _stored(maker, database_url) == (9 if sqlite else 10)  # SQLite: a new group, open
-    assert await _stored(maker, database_url) == 10  # committed on leaving the block
+        assert await _stored(database_url) == (9 if sqlite else 10)  # SQLite: a new group, open
+    assert await _stored(database_url) == 10  # committed on leaving the block
 
 
 async def test_a_failure_rolls_back_only_the_open_group(maker: Maker, database_url: str) -> None:
@@ -103,15 +85,15 @@ async def test_a_failure_rolls_back_only_the_open_group(maker: Maker, database_u
     # What was committed stays (a new import completes the file); the open group left nothing.
     # On PostgreSQL every batch is its own transaction, so all three batches were committed.
     expected = 8 if database_url.startswith("sqlite") else 12
-    assert await _stored(maker, database_url) == expected
+    assert await _stored(database_url) == expected
 
 
 async def test_every_batch_commits_on_its_own_without_grouping(maker: Maker, database_url: str) -> None:
     async with transactions.batch_writer(maker, "pk1", group_seconds=0) as write:
         await write(Kind.PRODUCT, _products(0, 2))
-        assert await _stored(maker, database_url) == 2
+        assert await _stored(database_url) == 2
         await write(Kind.PRODUCT, _products(2, 2))
-        assert await _stored(maker, database_url) == 4
+        assert await _stored(database_url) == 4
 
 
 async def test_grouped_batches_see_each_other(maker: Maker, database_url: str) -> None:
@@ -121,4 +103,4 @@ async def test_grouped_batches_see_each_other(maker: Maker, database_url: str) -
         again = await write(Kind.PRODUCT, _products(0, 2))
     assert (first.written, first.skipped) == (2, 0)
     assert (again.written, again.skipped) == (0, 2)
-    assert await _stored(maker, database_url) == 2
+    assert await _stored(database_url) == 2

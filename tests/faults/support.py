@@ -14,11 +14,12 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Any, Final
 
 import aiohttp
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from b24_bridge import B24Client
 from commerceml.model import Document
@@ -91,6 +92,29 @@ class Served:
     @property
     def base(self) -> str:
         return self.url.removesuffix("/1c_exchange")
+
+
+def _sqlite_count(path: str, table: str) -> int:
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608 - test tables
+
+
+async def committed_count(database_url: str, table: str) -> int:
+    """The rows of ``table`` committed so far, read without waiting for a writer's transaction.
+
+    The application's SQLite engine opens every transaction with ``BEGIN IMMEDIATE`` (a write lock), so
+    counting through it queues behind an import's transactions and can see all of them done at once; a
+    plain read-only connection reads the WAL snapshot at once. PostgreSQL readers never wait for writers.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        return await asyncio.to_thread(_sqlite_count, url.database, table)
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as db:
+            return int((await db.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())  # noqa: S608
+    finally:
+        await engine.dispose()
 
 
 def server_env(data_dir: Path, database_url: str, **extra: str) -> dict[str, str]:

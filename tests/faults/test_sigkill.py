@@ -11,15 +11,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 
 from commerceml.generator import CatalogSpec, GeneratedCatalog, generate_catalog
 from commerceml.model import Counterparty, Document, OrderLine, Requisite
@@ -32,6 +30,7 @@ from tests.faults.support import (
     Api,
     FakePortalProcess,
     catalog_digest,
+    committed_count,
     db_catalog_digest,
     db_orders_digest,
     orders_digest,
@@ -232,33 +231,6 @@ def write_order_file(path: Path, count: int) -> Path:
     return path
 
 
-async def _order_count(database_url: str) -> int:
-    engine = make_engine(database_url)
-    try:
-        async with engine.connect() as db:
-            return int((await db.execute(text("SELECT count(*) FROM orders"))).scalar_one())
-    finally:
-        await engine.dispose()
-
-
-def _sqlite_count(path: str) -> int:
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-        return int(db.execute("SELECT count(*) FROM orders").fetchone()[0])
-
-
-async def _order_count_while_storing(database_url: str) -> int:
-    """The count, read without waiting for the server's write transactions.
-
-    The application's SQLite engine opens every transaction with ``BEGIN IMMEDIATE`` (a write lock), so
-    counting through it queues behind the import's batches and can see all of them done at once: a
-    plain read-only connection reads the WAL snapshot at once, so the kill follows the first batch.
-    """
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database:
-        return await asyncio.to_thread(_sqlite_count, url.database)
-    return await _order_count(database_url)  # PostgreSQL: readers never wait for writers
-
-
 @pytest.mark.parametrize(
     ("database_url", "version"),
     [
@@ -290,13 +262,13 @@ async def test_sigkill_mid_order_import_then_repeat(
 
             async def storing() -> bool:
                 assert not uploading.done(), "the upload ended before the kill"
-                return await _order_count_while_storing(database_url) > 0
+                return await committed_count(database_url, "orders") > 0
 
             await wait_until(storing, seconds=120, every=0.01, what="orders being stored")
             await sigkill(first)
             with pytest.raises(aiohttp.ClientError):
                 await uploading
-        partial = await _order_count(database_url)
+        partial = await committed_count(database_url, "orders")
         assert 0 < partial < ORDERS
 
         async with serve(data_dir, database_url, log, CML_FILE_LIMIT=str(8 * 1024 * 1024)) as second:
