@@ -39,7 +39,6 @@ async def test_sigkill_mid_import_then_repeat(
             await node.init("catalog", None)
             for name, path in files:
                 await node.upload("catalog", name, await asyncio.to_thread(path.read_bytes))
-            api = Api(http, first.base)
             # Start the import (it goes on in the background), watch for the first committed products,
             # then kill the server outright: no request in between that would give the import time.
             answer = await node.text("catalog", "import", {"filename": "import.xml"})
